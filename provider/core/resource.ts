@@ -1,0 +1,54 @@
+// What every Resource class shares: the inputs' Pulumi types and how props and options are assembled.
+import * as pulumi from "@pulumi/pulumi";
+
+/** Inputs every snapshot and restore resource accepts. */
+export interface SharedArgs {
+  /** Object name; default `<pulumi name>-<random suffix>`, kept stable across updates. */
+  name?: pulumi.Input<string>;
+  /** Default: stack config `pulumi-vm-snapshots:namespace`, else the kubeconfig context's namespace, else "default". */
+  namespace?: pulumi.Input<string>;
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  annotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Stored as the `description` annotation. */
+  description?: pulumi.Input<string>;
+  /** Kubeconfig text (kept secret). Default: stack config, then KUBECONFIG, ~/.kube/config or in-cluster. */
+  kubeconfig?: pulumi.Input<string>;
+  /** Kubeconfig context to use. */
+  context?: pulumi.Input<string>;
+  /** How long create waits for a terminal phase (default 600). */
+  waitTimeoutSeconds?: pulumi.Input<number>;
+  /** How long delete waits until the object is gone (default 300). */
+  deleteTimeoutSeconds?: pulumi.Input<number>;
+  /** Any values; when they change, a new object replaces this one (e.g. the version about to be deployed). */
+  triggers?: pulumi.Input<any>;
+  /** Take over an existing object of the same name that this stack did not create. */
+  adopt?: pulumi.Input<boolean>;
+}
+
+/** Outputs every resource has. */
+export const SHARED_OUTPUTS = [
+  "name",
+  "namespace",
+  "uid",
+  "phase",
+  "readyReason",
+  "readyMessage",
+  "creationTimestamp",
+];
+
+export function resourceProps(name: string, args: object, outputs: string[]): Record<string, unknown> {
+  const props: Record<string, unknown> = { ...args, resourceName: name };
+  for (const o of [...SHARED_OUTPUTS, ...outputs]) if (!(o in props)) props[o] = undefined;
+  const kubeconfig = (args as SharedArgs).kubeconfig;
+  if (kubeconfig !== undefined) props.kubeconfig = pulumi.secret(kubeconfig);
+  return props;
+}
+
+export function resourceOptions(
+  opts: pulumi.CustomResourceOptions | undefined,
+): pulumi.CustomResourceOptions {
+  return pulumi.mergeOptions(opts, { additionalSecretOutputs: ["kubeconfig"] });
+}
+
+/** The type token module of each platform's resources. */
+export const MODULE = { deckhouse: "vm-snapshots/deckhouse", kubevirt: "vm-snapshots/kubevirt" } as const;

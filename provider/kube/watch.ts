@@ -1,0 +1,360 @@
+// The shared watch: one watch connection per (cluster, group/version/resource, namespace) in the process,
+// and every waiting resource multiplexes onto it. It starts from the resourceVersion the caller already
+// holds (no extra GET), resumes after a cut, relists on 410 Gone, and closes when nobody waits.
+import type { IncomingMessage, ClientRequest } from "node:http";
+import type { Cluster } from "./cluster";
+import {
+  apiVersionOf,
+  collectionPath,
+  explain,
+  getObject,
+  listObjects,
+  type ApiKind,
+  type KubeObject,
+} from "./objects";
+import { ApiError, open, retryDelayMs } from "./request";
+
+/** What happened to a watch, named so progress lines and errors can say exactly that. */
+export type WatchOutcome =
+  | "opened"
+  | "event"
+  | "cut" // the stream ended or broke; resume from the last resourceVersion
+  | "expired" // 410 Gone: the resourceVersion is too old; relist
+  | "refused" // the server answered an error status; retry with back-off
+  | "closed"; // nobody waits any more
+
+export interface WatchTarget {
+  cluster: Cluster;
+  api: ApiKind;
+  namespace: string;
+  name: string;
+}
+
+/**
+ * Calls `visit` with the object as known now and after every later change (undefined once it is gone),
+ * until `visit` returns a value, which resolves the promise. `known` is the object as the caller last
+ * saw it (a create or delete response); without it the object is read first.
+ */
+export function observe<T>(
+  target: WatchTarget,
+  known: KubeObject | undefined,
+  visit: (object: KubeObject | undefined) => T | undefined,
+  signal: AbortSignal,
+): Promise<T> {
+  const key = `${target.cluster.key}|${apiVersionOf(target.api)}/${target.api.plural}|${target.namespace}`;
+  let watch = watches.get(key);
+  if (!watch) {
+    watch = new CollectionWatch(key, target.cluster, target.api, target.namespace);
+    watches.set(key, watch);
+  }
+  return watch.observe(target.name, known, visit, signal);
+}
+
+/** Counters for tests and the benchmark. */
+export const watchStats = { opened: 0, open: 0, peak: 0, relists: 0, resumes: 0, gets: 0 };
+
+/** How long a watch stays open after its last waiter left, so a following resource reuses it. */
+const LINGER_MS = 2_000;
+
+const watches = new Map<string, CollectionWatch>();
+
+interface Waiter {
+  name: string;
+  seen: bigint; // resourceVersion of the newest state already visited; -1 for none
+  visit(object: KubeObject | undefined, rv: bigint): void;
+  fail(error: Error): void;
+}
+
+const rvOf = (o: KubeObject | undefined): bigint => {
+  try {
+    return BigInt(o?.metadata?.resourceVersion ?? -1);
+  } catch {
+    return -1n; // resourceVersions are opaque; a non-numeric one is never trusted as newer
+  }
+};
+
+class CollectionWatch {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly latest = new Map<string, { object: KubeObject | undefined; rv: bigint }>();
+  private sessionStart: bigint | undefined; // events after this resourceVersion are all in `latest`
+  private lastRV: string | undefined;
+  private req: ClientRequest | undefined;
+  private connecting = false;
+  private failures = 0;
+  private lingerTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  lastProblem: string | undefined;
+
+  constructor(
+    private readonly key: string,
+    private readonly cluster: Cluster,
+    private readonly api: ApiKind,
+    private readonly namespace: string,
+  ) {}
+
+  observe<T>(
+    name: string,
+    known: KubeObject | undefined,
+    visit: (object: KubeObject | undefined) => T | undefined,
+    signal: AbortSignal,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason);
+      const waiter: Waiter = {
+        name,
+        seen: -1n,
+        visit: (object, rv) => {
+          if (rv <= waiter.seen && waiter.seen !== -1n) return;
+          waiter.seen = rv;
+          let result: T | undefined;
+          try {
+            result = visit(object);
+          } catch (e) {
+            finish();
+            return reject(e);
+          }
+          if (result !== undefined) {
+            finish();
+            resolve(result);
+          }
+        },
+        fail: (error) => {
+          finish();
+          reject(error);
+        },
+      };
+      const onAbort = () => {
+        finish();
+        reject(signal.reason);
+      };
+      const finish = () => {
+        signal.removeEventListener("abort", onAbort);
+        this.remove(waiter);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.add(waiter);
+      if (known) waiter.visit(known, rvOf(known));
+      if (!this.has(waiter)) return; // settled by the known state alone
+      const cached = this.latest.get(name);
+      if (cached && cached.rv > waiter.seen) waiter.visit(cached.object, cached.rv);
+      if (!this.has(waiter)) return;
+      const knownRV = rvOf(known);
+      if (this.sessionStart === undefined && known && knownRV >= 0n) {
+        this.start(String(knownRV));
+      } else if (!known || knownRV < 0n || (this.sessionStart !== undefined && knownRV < this.sessionStart)) {
+        // Changes between what the caller saw and the watch's start could be missed: read it once.
+        this.readOnce(waiter);
+      }
+    });
+  }
+
+  private has(w: Waiter) {
+    return this.waiters.get(w.name)?.has(w) ?? false;
+  }
+
+  private add(w: Waiter) {
+    clearTimeout(this.lingerTimer);
+    this.lingerTimer = undefined;
+    let set = this.waiters.get(w.name);
+    if (!set) this.waiters.set(w.name, (set = new Set()));
+    set.add(w);
+  }
+
+  private remove(w: Waiter) {
+    const set = this.waiters.get(w.name);
+    if (!set?.delete(w)) return;
+    if (!set.size) this.waiters.delete(w.name);
+    if (!this.waiters.size && !this.lingerTimer) {
+      this.lingerTimer = setTimeout(() => this.close(), LINGER_MS);
+      this.lingerTimer.unref();
+    }
+  }
+
+  private readOnce(w: Waiter) {
+    watchStats.gets++;
+    const ref = { api: this.api, namespace: this.namespace, name: w.name };
+    getObject(this.cluster, ref).then(
+      (object) => {
+        if (!this.has(w)) return;
+        // A GET of a gone object has no resourceVersion; order it after anything the waiter saw.
+        const rv = object ? rvOf(object) : w.seen + 1n;
+        w.visit(object, rv);
+        if (this.has(w) && this.sessionStart === undefined) this.start(object?.metadata.resourceVersion);
+      },
+      (e) => this.fail(e),
+    );
+  }
+
+  private start(fromRV: string | undefined) {
+    if (this.req || this.connecting) return;
+    if (fromRV === undefined) return this.relist();
+    this.sessionStart = BigInt(fromRV);
+    this.lastRV = fromRV;
+    this.connect();
+  }
+
+  private async connect() {
+    if (this.req || this.connecting || !this.waiters.size) return;
+    this.connecting = true;
+    const timeoutSeconds = 240 + Math.floor(Math.random() * 60); // rotate like client-go, staggered
+    const path =
+      `${collectionPath(this.api, this.namespace)}?watch=1&allowWatchBookmarks=true` +
+      `&resourceVersion=${encodeURIComponent(this.lastRV ?? "")}&timeoutSeconds=${timeoutSeconds}`;
+    let res: IncomingMessage;
+    try {
+      const opened = await open(this.cluster, { method: "GET", path });
+      this.req = opened.req;
+      res = opened.res;
+    } catch (e) {
+      this.connecting = false;
+      return this.retry("cut", e instanceof Error ? e.message : String(e));
+    }
+    this.connecting = false;
+    if (res.statusCode !== 200) {
+      const body = await readAll(res);
+      this.req = undefined;
+      let status: any = {};
+      try {
+        status = JSON.parse(body);
+      } catch {
+        // not a Status body
+      }
+      const err = new ApiError(
+        res.statusCode ?? 0,
+        status.reason ?? "Error",
+        status.message ?? body.slice(0, 200),
+        status,
+      );
+      if (res.statusCode === 410) return this.relist();
+      if (res.statusCode === 401 || res.statusCode === 403 || res.statusCode === 404) return this.fail(err);
+      return this.retry("refused", `HTTP ${res.statusCode} ${err.reason}: ${err.serverMessage}`);
+    }
+    watchStats.opened++;
+    watchStats.open++;
+    watchStats.peak = Math.max(watchStats.peak, watchStats.open);
+    const req = this.req!;
+    let buffer = "";
+    let ended = false;
+    const end = (problem?: string) => {
+      if (ended) return;
+      ended = true;
+      watchStats.open--;
+      if (this.req === req) this.req = undefined;
+      req.destroy();
+      if (problem === "expired") return this.relist();
+      if (this.waiters.size) {
+        watchStats.resumes++;
+        if (problem) return this.retry("cut", problem);
+        this.connect(); // a normal rotation: resume at once
+      }
+    };
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, nl).trim();
+        buffer = buffer.slice(nl + 1);
+        if (!line) continue;
+        let event: { type: string; object: any };
+        try {
+          event = JSON.parse(line);
+        } catch {
+          return end("the watch stream sent a line that is not JSON");
+        }
+        if (event.type === "ERROR") {
+          return end(
+            event.object?.code === 410 ? "expired" : `watch error: ${event.object?.message ?? "unknown"}`,
+          );
+        }
+        this.failures = 0;
+        this.onEvent(event.type, event.object);
+      }
+    });
+    res.on("end", () => end());
+    res.on("error", (e) => end(`the watch connection broke (${e.message})`));
+    res.on("close", () => end(ended ? undefined : "the watch connection closed"));
+  }
+
+  private onEvent(type: string, object: KubeObject) {
+    const rvText = object?.metadata?.resourceVersion;
+    if (rvText) this.lastRV = rvText;
+    if (type === "BOOKMARK") return;
+    const name = object.metadata.name;
+    const rv = rvOf(object);
+    const state = type === "DELETED" ? undefined : object;
+    this.latest.set(name, { object: state, rv });
+    for (const w of [...(this.waiters.get(name) ?? [])]) w.visit(state, rv);
+  }
+
+  private async relist() {
+    if (this.connecting) return;
+    this.connecting = true;
+    watchStats.relists++;
+    try {
+      const list = await listObjects(this.cluster, this.api, this.namespace);
+      const rv = BigInt(list.metadata.resourceVersion);
+      const present = new Set<string>();
+      for (const o of list.items) {
+        present.add(o.metadata.name);
+        this.latest.set(o.metadata.name, { object: o, rv: rvOf(o) });
+      }
+      for (const name of new Set([...this.latest.keys(), ...this.waiters.keys()])) {
+        if (!present.has(name)) this.latest.set(name, { object: undefined, rv });
+      }
+      this.sessionStart = rv;
+      this.lastRV = list.metadata.resourceVersion;
+      this.connecting = false;
+      for (const [name, set] of this.waiters) {
+        const l = this.latest.get(name)!;
+        for (const w of [...set]) w.visit(l.object, l.rv);
+      }
+      this.connect();
+    } catch (e) {
+      this.connecting = false;
+      this.retry("refused", e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  private retry(outcome: WatchOutcome, problem: string) {
+    this.lastProblem = `${outcome}: ${problem}`;
+    if (!this.waiters.size || this.retryTimer) return;
+    this.failures++;
+    this.retryTimer = setTimeout(
+      () => {
+        this.retryTimer = undefined;
+        this.connect();
+      },
+      retryDelayMs(Math.min(this.failures, 6)),
+    );
+    this.retryTimer.unref();
+  }
+
+  /** A failure no retry can fix (credentials, permissions, kind not served): every waiter gets it. */
+  private async fail(e: unknown) {
+    const ref = { api: this.api, namespace: this.namespace, name: [...this.waiters.keys()][0] ?? "" };
+    const err = await explain(this.cluster, e, "watch", ref);
+    for (const set of [...this.waiters.values()]) for (const w of [...set]) w.fail(err);
+  }
+
+  private close() {
+    if (this.waiters.size) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.req?.destroy();
+    this.req = undefined;
+    this.latest.clear();
+    this.sessionStart = undefined;
+    watches.delete(this.key);
+  }
+}
+
+function readAll(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let s = "";
+    res.setEncoding("utf8");
+    res.on("data", (c: string) => (s += c));
+    res.on("end", () => resolve(s));
+    res.on("error", () => resolve(s));
+  });
+}

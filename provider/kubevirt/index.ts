@@ -1,0 +1,2 @@
+// KubeVirt (snapshot.kubevirt.io) resources.
+export {};

@@ -1,0 +1,30 @@
+// The process-wide side of the provider, loaded by package name from the serialized provider's methods:
+// the registry of kinds, stack settings, and (through ../kube) the shared connections and watches.
+import { setStackSettings } from "./core/config";
+import type { KindDescription } from "./core/kind";
+import { Lifecycle } from "./core/lifecycle";
+import { virtualDiskSnapshot } from "./deckhouse/virtualDiskSnapshot";
+import { virtualMachineSnapshot } from "./deckhouse/virtualMachineSnapshot";
+
+const kinds: KindDescription<any>[] = [virtualDiskSnapshot, virtualMachineSnapshot];
+
+const lifecycles = new Map(kinds.map((k) => [k.id, new Lifecycle(k)]));
+
+export function lifecycle(kindId: string): Lifecycle {
+  const l = lifecycles.get(kindId);
+  if (!l) {
+    throw new Error(
+      `This version of pulumi-vm-snapshots does not know the kind "${kindId}"; the stack was written by another version. ` +
+        `Install the version the stack was created with, or recreate the resource.`,
+    );
+  }
+  return l;
+}
+
+export function configure(config: { get(key: string): string | undefined }): void {
+  setStackSettings(config);
+}
+
+export { cancelAll } from "./core/cancellation";
+export { disconnectAll } from "./kube/cluster";
+export { watchStats } from "./kube/watch";
