@@ -40,7 +40,9 @@ export interface KindVariant<Inputs extends Record<string, any> = Record<string,
   outputs(object: KubeObject | undefined, inputs: Inputs): Record<string, Json>;
 }
 
-export interface KindDescription<Inputs extends Record<string, any> = Record<string, any>> extends KindVariant<Inputs> {
+export interface KindDescription<
+  Inputs extends Record<string, any> = Record<string, any>,
+> extends KindVariant<Inputs> {
   /** "deckhouse:VirtualDiskSnapshot": the registry key and the prefix of progress lines. */
   id: string;
   /** The kind's own inputs; every change of one of them replaces the object (specs are immutable). */

@@ -139,11 +139,16 @@ export class Lifecycle {
 
   async update(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
     const target = await this.target({ ...observedOf(olds), ...news });
-    const patch = metadataPatch(olds, news, this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION);
+    const patch = metadataPatch(
+      olds,
+      news,
+      this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION,
+    );
     let object = await getObject(target.cluster, target.ref, cancellation());
     if (!object) {
       // A one-shot operation never runs again by itself; keep its outcome with the new inputs.
-      if (this.kind.oneShot && olds.phase) return { outs: { ...stripProvider(olds), ...stripProvider(news), ...observedOf(olds) } };
+      if (this.kind.oneShot && olds.phase)
+        return { outs: { ...stripProvider(olds), ...stripProvider(news), ...observedOf(olds) } };
       // Deleted outside Pulumi (or a failed attempt was cleaned up): declare it again.
       const { outs } = await this.create(news);
       return { outs };
@@ -156,10 +161,15 @@ export class Lifecycle {
   async delete(_id: string, props: Props): Promise<void> {
     const target = await this.target(props);
     if (this.kind.beforeDelete) {
-      await this.kind.beforeDelete(target.ctx, await getObject(target.cluster, target.ref, cancellation()), props);
+      await this.kind.beforeDelete(
+        target.ctx,
+        await getObject(target.cluster, target.ref, cancellation()),
+        props,
+      );
     }
     const object = await deleteObject(target.cluster, target.ref, cancellation());
-    if (object) await this.untilGone(target, object, props.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
+    if (object)
+      await this.untilGone(target, object, props.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
     await this.kind.afterDelete?.(target.ctx, props);
   }
 
@@ -178,7 +188,8 @@ export class Lifecycle {
 
   private manifest(target: Target, inputs: Props): KubeObject {
     const annotations: Record<string, string> = { ...(inputs.annotations ?? {}) };
-    if (inputs.description) annotations[this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION] = inputs.description;
+    if (inputs.description)
+      annotations[this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION] = inputs.description;
     if (inputs.resourceName) annotations[OWNER_ANNOTATION] = inputs.resourceName;
     return {
       apiVersion: apiVersionOf(target.variant.api),
@@ -226,7 +237,11 @@ export class Lifecycle {
    * Waits until the object is ready. Failed: delete it and fail with the platform's reason. Any other
    * failure after the object exists (timeout, cancellation, lost access) keeps it in state.
    */
-  private async settle(target: Target, inputs: Props, known: KubeObject): Promise<{ id: string; outs: Props }> {
+  private async settle(
+    target: Target,
+    inputs: Props,
+    known: KubeObject,
+  ): Promise<{ id: string; outs: Props }> {
     const id = `${target.ref.namespace}/${target.ref.name}`;
     const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const timeout = AbortSignal.timeout(seconds * 1000);
@@ -270,25 +285,36 @@ export class Lifecycle {
           : cancellation().aborted
             ? `waiting for ${describe(target.ref)} was cancelled; it is kept in the stack and the next "pulumi up" resumes waiting`
             : `waiting for ${describe(target.ref)} failed: ${(e as Error).message}`;
-        throw new PartialFailure(id, { ...this.outputs(target, inputs, last), __provider: inputs.__provider }, [reason]);
+        throw new PartialFailure(
+          id,
+          { ...this.outputs(target, inputs, last), __provider: inputs.__provider },
+          [reason],
+        );
       }
     } finally {
       clearTimeout(recheck);
     }
     if (!outcome.object) {
-      throw new Error(`${describe(target.ref)} was deleted by someone else before it became ready; run "pulumi up" again to create it anew.`);
+      throw new Error(
+        `${describe(target.ref)} was deleted by someone else before it became ready; run "pulumi up" again to create it anew.`,
+      );
     }
     const verdict = outcome.reading!.verdict;
     if (verdict.state === "failed") {
       const failure = `${describe(target.ref)} failed: ${verdict.reason}: ${verdict.message}`;
       try {
         const left = await deleteObject(target.cluster, target.ref, cancellation());
-        if (left) await this.untilGone(target, left, inputs.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
+        if (left)
+          await this.untilGone(target, left, inputs.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
       } catch (e) {
-        throw new PartialFailure(id, { ...this.outputs(target, inputs, outcome.object), __provider: inputs.__provider }, [
-          failure,
-          `the failed object could not be deleted (${(e as Error).message}); it is kept in the stack`,
-        ]);
+        throw new PartialFailure(
+          id,
+          { ...this.outputs(target, inputs, outcome.object), __provider: inputs.__provider },
+          [
+            failure,
+            `the failed object could not be deleted (${(e as Error).message}); it is kept in the stack`,
+          ],
+        );
       }
       throw new Error(`${failure} (the failed object was deleted; fix the cause and run "pulumi up" again)`);
     }

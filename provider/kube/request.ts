@@ -112,7 +112,10 @@ export async function open(
     req.setTimeout(CONNECT_TIMEOUT_MS, () =>
       req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
     );
-    req.on("socket", (s) => s.once("connect", () => req.setTimeout(0)));
+    req.on("socket", (s) => {
+      if (s.connecting) s.once("connect", () => req.setTimeout(0));
+      else req.setTimeout(0); // a kept-alive socket is connected already
+    });
     req.on("error", (e: NodeJS.ErrnoException) => {
       if (opts.signal?.aborted) return reject(opts.signal.reason);
       reject(
