@@ -1,0 +1,121 @@
+// The shared watch against the emulator: one connection for many waits, resumed after cuts, relisted on
+// 410, surviving an API server restart. The test plays the controller by writing status directly.
+import assert from "node:assert/strict";
+import { connect, disconnectAll, type Cluster } from "../../provider/kube/cluster";
+import { createObject, type ApiKind, type KubeObject } from "../../provider/kube/objects";
+import { observe, watchStats } from "../../provider/kube/watch";
+import { startEmulator, type Emulator } from "../emulator";
+import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
+
+const api: ApiKind = {
+  group: "virtualization.deckhouse.io",
+  version: "v1alpha2",
+  kind: "VirtualDiskSnapshot",
+  plural: "virtualdisksnapshots",
+};
+const ns = "watch-test";
+
+describe("shared watch", function () {
+  let emu: Emulator;
+  let cluster: Cluster;
+
+  beforeEach(async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot] });
+    cluster = await connect({ kubeconfig: emu.kubeconfig });
+  });
+  afterEach(async () => {
+    await disconnectAll();
+    await emu.stop();
+  });
+
+  const create = (name: string) =>
+    createObject(
+      cluster,
+      { api, namespace: ns, name },
+      {
+        apiVersion: "virtualization.deckhouse.io/v1alpha2",
+        kind: "VirtualDiskSnapshot",
+        metadata: { name, namespace: ns },
+        spec: { virtualDiskName: "root", requiredConsistency: true },
+      },
+    );
+  const setPhase = (name: string, phase: string) => {
+    const o = emu.store.get(VirtualDiskSnapshot, ns, name)!;
+    emu.store.update(
+      VirtualDiskSnapshot,
+      { ...o, status: { ...o.status, phase, observedGeneration: 1 } },
+      { subresource: "status" },
+    );
+  };
+  const untilPhase = (known: KubeObject, phase: string, ms = 10_000) =>
+    observe(
+      { cluster, api, namespace: ns, name: known.metadata.name },
+      known,
+      (o) => (o?.status?.phase === phase ? o : undefined),
+      AbortSignal.timeout(ms),
+    );
+
+  it("multiplexes many waits onto one watch connection, each resolved by its own object", async () => {
+    const names = Array.from({ length: 40 }, (_, i) => `snap-${i}`);
+    const created = await Promise.all(names.map(create));
+    const waits = created.map((o) => untilPhase(o, "Ready"));
+    for (const name of [...names].reverse()) setPhase(name, "Ready");
+    const done = await Promise.all(waits);
+    assert.deepEqual(
+      done.map((o) => o.metadata.name),
+      names,
+    );
+    assert.equal(emu.requests.peakWatches(), 1);
+    // Beyond the shared watch, only the creates: the watch started from the create's resourceVersion.
+    assert.equal(emu.requests.count({ watch: false }), names.length);
+  });
+
+  it("misses no terminal event when every watch is cut after each event", async () => {
+    const o = await create("cut");
+    emu.faults.cutWatchesAfter({ events: 1 });
+    const wait = untilPhase(o, "Ready");
+    for (const phase of ["Pending", "InProgress", "InProgress", "Ready"]) {
+      await new Promise((r) => setTimeout(r, 30));
+      setPhase("cut", phase);
+    }
+    assert.equal((await wait).status.phase, "Ready");
+    assert.ok(emu.requests.count({ watch: true }) >= 2, "the watch was resumed");
+  });
+
+  it("relists after 410 Gone and still sees the change", async () => {
+    const o = await create("expired");
+    const relists = watchStats.relists;
+    emu.store.compact();
+    emu.faults.goneOnNextWatch(1);
+    setPhase("expired", "Ready");
+    assert.equal((await untilPhase(o, "Ready")).status.phase, "Ready");
+    assert.equal(watchStats.relists, relists + 1);
+  });
+
+  it("resumes after the API server was down for a second and restarted", async () => {
+    const o = await create("restart");
+    const wait = untilPhase(o, "Ready", 20_000);
+    await new Promise((r) => setTimeout(r, 100));
+    const restarted = emu.restart({ downForMs: 1000 });
+    setPhase("restart", "Ready"); // written while the server is down; kept in the store's history
+    await restarted;
+    assert.equal((await wait).status.phase, "Ready");
+  });
+
+  it("resolves a wait for deletion with the DELETED event", async () => {
+    const o = await create("deleting");
+    const gone = observe(
+      { cluster, api, namespace: ns, name: "deleting" },
+      o,
+      (x) => (x ? undefined : true),
+      AbortSignal.timeout(5000),
+    );
+    emu.store.delete(VirtualDiskSnapshot, ns, "deleting");
+    assert.equal(await gone, true);
+  });
+
+  it("stops waiting when the caller's deadline passes", async () => {
+    const o = await create("never");
+    await assert.rejects(untilPhase(o, "Ready", 300), (e: Error) => e.name === "TimeoutError");
+  });
+});
