@@ -1,0 +1,179 @@
+import assert from "node:assert/strict";
+import { PersistentVolumeClaim, VolumeSnapshot } from "../../emulator/kinds/core";
+import { DataVolume, KubeVirtVirtualMachine, VirtualMachineInstance } from "../../emulator/kinds/kubevirt";
+import type { KubeObject } from "../../emulator/store";
+import { waitFor } from "../waitFor";
+import { createVirtualMachine } from "./fixtures";
+import { simulate, type Simulation } from "./simulation";
+
+const conditionTypes = (o: KubeObject | undefined) =>
+  (o?.status?.conditions ?? []).map((c: { type: string }) => c.type);
+
+describe("KubeVirt simulator: VMs and their disks", () => {
+  let sim: Simulation;
+  beforeEach(() => (sim = simulate()));
+  afterEach(() => {
+    sim.stop();
+    assert.deepEqual(sim.errors, []);
+  });
+
+  it("runs a VM with runStrategy Always: a Running VMI with AgentConnected, the VM Running and ready", async () => {
+    createVirtualMachine(sim.store, { name: "web", running: true });
+    const vm = await waitFor(
+      sim.store,
+      KubeVirtVirtualMachine,
+      "default",
+      "web",
+      (o) => o?.status?.ready === true,
+    );
+    assert.equal(vm?.status.printableStatus, "Running");
+    assert.deepEqual(vm?.status.volumeSnapshotStatuses, [{ name: "root", enabled: true }]);
+    const vmi = sim.store.get(VirtualMachineInstance, "default", "web");
+    assert.equal(vmi?.status.phase, "Running");
+    assert.deepEqual(conditionTypes(vmi), ["Ready", "AgentConnected"]);
+    assert.equal(vmi?.metadata.ownerReferences?.[0].uid, vm?.metadata.uid);
+  });
+
+  it("reports no AgentConnected on the VMI when the guest-agent knob says false", async () => {
+    createVirtualMachine(sim.store, { name: "web", running: true, guestAgent: false });
+    const vmi = await waitFor(
+      sim.store,
+      VirtualMachineInstance,
+      "default",
+      "web",
+      (o) => o?.status?.phase === "Running",
+    );
+    assert.deepEqual(conditionTypes(vmi), ["Ready"]);
+  });
+
+  it("keeps a Halted VM Stopped and starts and stops it when the run strategy changes", async () => {
+    createVirtualMachine(sim.store, { name: "db" });
+    let vm = await waitFor(
+      sim.store,
+      KubeVirtVirtualMachine,
+      "default",
+      "db",
+      (o) => o?.status?.printableStatus === "Stopped",
+    );
+    assert.equal(sim.store.get(VirtualMachineInstance, "default", "db"), undefined);
+
+    sim.store.update(KubeVirtVirtualMachine, { ...vm!, spec: { ...vm!.spec, runStrategy: "Always" } });
+    vm = await waitFor(
+      sim.store,
+      KubeVirtVirtualMachine,
+      "default",
+      "db",
+      (o) => o?.status?.printableStatus === "Running",
+    );
+    sim.store.update(KubeVirtVirtualMachine, { ...vm!, spec: { ...vm!.spec, runStrategy: "Halted" } });
+    await waitFor(sim.store, VirtualMachineInstance, "default", "db", (o) => !o);
+    await waitFor(
+      sim.store,
+      KubeVirtVirtualMachine,
+      "default",
+      "db",
+      (o) => o?.status?.printableStatus === "Stopped",
+    );
+  });
+
+  it("runs a runStrategy Once VM a single time: a VMI that goes away is not recreated", async () => {
+    createVirtualMachine(sim.store, { name: "job", runStrategy: "Once" });
+    await waitFor(sim.store, VirtualMachineInstance, "default", "job", (o) => o?.status?.phase === "Running");
+    sim.store.delete(VirtualMachineInstance, "default", "job");
+    await waitFor(
+      sim.store,
+      KubeVirtVirtualMachine,
+      "default",
+      "job",
+      (o) => o?.status?.printableStatus === "Stopped",
+    );
+    assert.equal(sim.store.get(VirtualMachineInstance, "default", "job"), undefined);
+  });
+
+  it("honours the legacy spec.running field", async () => {
+    const vm = createVirtualMachine(sim.store, { name: "old" });
+    const { runStrategy: _dropped, ...spec } = vm.spec;
+    sim.store.update(KubeVirtVirtualMachine, { ...vm, spec: { ...spec, running: true } });
+    await waitFor(sim.store, VirtualMachineInstance, "default", "old", (o) => o?.status?.phase === "Running");
+  });
+
+  it("provisions dataVolumeTemplates: a DataVolume owned by the VM, its Bound claim owned by the DataVolume", async () => {
+    createVirtualMachine(sim.store, {
+      name: "tpl",
+      running: true,
+      disks: [{ name: "root", source: "dataVolumeTemplate" }],
+    });
+    const vm = await waitFor(
+      sim.store,
+      KubeVirtVirtualMachine,
+      "default",
+      "tpl",
+      (o) => o?.status?.ready === true,
+    );
+    const dv = sim.store.get(DataVolume, "default", "tpl-root");
+    assert.equal(dv?.status.phase, "Succeeded");
+    assert.equal(dv?.metadata.ownerReferences?.[0].uid, vm?.metadata.uid);
+    const pvc = sim.store.get(PersistentVolumeClaim, "default", "tpl-root");
+    assert.equal(pvc?.status.phase, "Bound");
+    assert.equal(pvc?.metadata.ownerReferences?.[0].uid, dv?.metadata.uid);
+  });
+
+  it("cuts a CSI VolumeSnapshot of a Bound claim and makes it ready, with the claim's size", async () => {
+    const { store } = sim;
+    store.create(PersistentVolumeClaim, {
+      metadata: { name: "data" },
+      spec: {
+        accessModes: ["ReadWriteOnce"],
+        resources: { requests: { storage: "5Gi" } },
+        storageClassName: "standard",
+      },
+    });
+    store.create(VolumeSnapshot, {
+      metadata: { name: "data-snap" },
+      spec: { source: { persistentVolumeClaimName: "data" } },
+    });
+    const vs = await waitFor(
+      store,
+      VolumeSnapshot,
+      "default",
+      "data-snap",
+      (o) => o?.status?.readyToUse === true,
+    );
+    assert.equal(vs?.status.restoreSize, "5Gi");
+    assert.match(vs?.status.boundVolumeSnapshotContentName, /^snapcontent-/);
+    assert.ok(vs?.status.creationTime);
+  });
+
+  it("reports a VolumeSnapshot of a missing claim as an error, not ready", async () => {
+    sim.store.create(VolumeSnapshot, {
+      metadata: { name: "orphan" },
+      spec: { source: { persistentVolumeClaimName: "nope" } },
+    });
+    const vs = await waitFor(sim.store, VolumeSnapshot, "default", "orphan", (o) =>
+      Boolean(o?.status?.error),
+    );
+    assert.equal(vs?.status.readyToUse, false);
+    assert.match(vs?.status.error.message, /persistentvolumeclaims "nope" not found/);
+  });
+});
+
+describe("KubeVirt simulator: pace", () => {
+  it("spaces each transition by phaseDelayMs: the claim binds, then the VMI boots", async () => {
+    const sim = simulate({ phaseDelayMs: 100 });
+    try {
+      const started = Date.now();
+      const statuses: string[] = [];
+      const unsubscribe = sim.store.subscribe(({ object: o }) => {
+        if (o.kind === "VirtualMachine" && o.status?.printableStatus) statuses.push(o.status.printableStatus);
+      });
+      createVirtualMachine(sim.store, { name: "web", running: true });
+      await waitFor(sim.store, KubeVirtVirtualMachine, "default", "web", (o) => o?.status?.ready === true);
+      unsubscribe();
+      assert.ok(Date.now() - started >= 200);
+      assert.deepEqual([...new Set(statuses)], ["WaitingForVolumeBinding", "Starting", "Running"]);
+      assert.deepEqual(sim.errors, []);
+    } finally {
+      sim.stop();
+    }
+  });
+});
