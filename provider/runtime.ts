@@ -4,9 +4,20 @@ import { setStackSettings } from "./core/config";
 import type { KindDescription } from "./core/kind";
 import { Lifecycle } from "./core/lifecycle";
 import { virtualDiskSnapshot } from "./deckhouse/virtualDiskSnapshot";
+import { virtualMachineRestore } from "./deckhouse/virtualMachineRestore";
 import { virtualMachineSnapshot } from "./deckhouse/virtualMachineSnapshot";
+import { virtualDiskSnapshot as kubevirtDiskSnapshot } from "./kubevirt/virtualDiskSnapshot";
+import { virtualMachineRestore as kubevirtRestore } from "./kubevirt/virtualMachineRestore";
+import { virtualMachineSnapshot as kubevirtSnapshot } from "./kubevirt/virtualMachineSnapshot";
 
-const kinds: KindDescription<any>[] = [virtualDiskSnapshot, virtualMachineSnapshot];
+const kinds: KindDescription<any>[] = [
+  virtualDiskSnapshot,
+  virtualMachineSnapshot,
+  virtualMachineRestore,
+  kubevirtSnapshot,
+  kubevirtRestore,
+  kubevirtDiskSnapshot,
+];
 
 const lifecycles = new Map(kinds.map((k) => [k.id, new Lifecycle(k)]));
 

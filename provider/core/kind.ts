@@ -1,6 +1,7 @@
 // What a custom resource kind tells the generic lifecycle: its API, inputs, spec and how to read its state.
 // Adding a kind is writing one of these, mostly data, plus a pure classifier.
 import type { z } from "zod";
+import type { CheckFailure } from "./inputs";
 import type { Cluster } from "../kube/cluster";
 import type { ApiKind, KubeObject } from "../kube/objects";
 
@@ -47,6 +48,10 @@ export interface KindDescription<
   id: string;
   /** The kind's own inputs; every change of one of them replaces the object (specs are immutable). */
   inputs: z.ZodRawShape;
+  /** Kind inputs that steer the provider rather than the object: a change updates state, never replaces. */
+  updatableInputs?: string[];
+  /** Rules across inputs, after each input passed alone; not called while any input is still unknown. */
+  check?(inputs: Inputs): CheckFailure[];
   /** The annotation that holds `description` (KubeVirt's console reads "description"). */
   descriptionAnnotation?: string;
   /**

@@ -65,6 +65,10 @@ export class Lifecycle {
   async check(olds: Props, news: Props): Promise<{ inputs?: Props; failures?: CheckFailure[] }> {
     const { inputs, failures } = validate(this.shape, news);
     if (failures.length) return { failures };
+    if (this.kind.check && !containsUnknown(inputs)) {
+      const problems = this.kind.check(inputs);
+      if (problems.length) return { failures: problems };
+    }
     if (!containsUnknown(news.name)) Object.assign(inputs, chooseName(olds, inputs));
     if (
       inputs.namespace === undefined &&
@@ -97,7 +101,10 @@ export class Lifecycle {
       if (key === "namespace" && next === undefined) continue; // not resolvable yet (kubeconfig unknown)
       if (containsUnknown(next) || !isDeepStrictEqual(olds[key] ?? null, next ?? null)) changed.push(key);
     }
-    const replaces = changed.filter((k) => IDENTITY_INPUTS.includes(k) || k in this.kind.inputs);
+    const updatable = this.kind.updatableInputs ?? [];
+    const replaces = changed.filter(
+      (k) => IDENTITY_INPUTS.includes(k) || (k in this.kind.inputs && !updatable.includes(k)),
+    );
     return {
       changes: changed.length > 0,
       replaces,
@@ -123,7 +130,7 @@ export class Lifecycle {
 
   async read(id: string, props: Props): Promise<{ id?: string; props?: Props }> {
     const target = await this.target(props);
-    const object = await getObject(target.cluster, target.ref, cancellation());
+    const object = await this.recordOf(target);
     if (!object) {
       // A finished operation's record may be garbage-collected; its outcome stays what was recorded.
       if (this.kind.oneShot && props.phase) return { id, props: stripProvider(props) };
@@ -160,17 +167,27 @@ export class Lifecycle {
 
   async delete(_id: string, props: Props): Promise<void> {
     const target = await this.target(props);
-    if (this.kind.beforeDelete) {
-      await this.kind.beforeDelete(
-        target.ctx,
-        await getObject(target.cluster, target.ref, cancellation()),
-        props,
-      );
+    const current = await this.recordOf(target);
+    await this.kind.beforeDelete?.(target.ctx, current, props);
+    if (current) {
+      const object = await deleteObject(target.cluster, target.ref, cancellation());
+      if (object)
+        await this.untilGone(target, object, props.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
     }
-    const object = await deleteObject(target.cluster, target.ref, cancellation());
-    if (object)
-      await this.untilGone(target, object, props.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
     await this.kind.afterDelete?.(target.ctx, props);
+  }
+
+  /**
+   * The object as it is now. For a one-shot operation, a cluster that no longer serves its kind (an
+   * upgrade removed the old API) holds no record of it either.
+   */
+  private async recordOf(target: Target): Promise<KubeObject | undefined> {
+    try {
+      return await getObject(target.cluster, target.ref, cancellation());
+    } catch (e) {
+      if (this.kind.oneShot && e instanceof ClusterError && e.reason === "KindNotServed") return undefined;
+      throw e;
+    }
   }
 
   private async target(props: Props): Promise<Target> {

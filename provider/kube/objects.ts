@@ -151,9 +151,14 @@ export function isObjectNotFound(e: unknown): boolean {
 const servedCache = new Map<string, Promise<Set<string>>>();
 
 /** Whether the cluster serves a kind (one discovery request per cluster and group/version). */
-export async function serves(cluster: Cluster, api: ApiKind, signal?: AbortSignal): Promise<boolean> {
+export async function serves(
+  cluster: Cluster,
+  api: ApiKind,
+  signal?: AbortSignal,
+  opts: { fresh?: boolean } = {},
+): Promise<boolean> {
   const key = `${cluster.key}|${apiVersionOf(api)}`;
-  let names = servedCache.get(key);
+  let names = opts.fresh ? undefined : servedCache.get(key);
   if (!names) {
     const path = api.group ? `/apis/${api.group}/${api.version}` : `/api/${api.version}`;
     names = request<{ resources: { name: string }[] }>(cluster, {
@@ -202,7 +207,8 @@ export async function explain(cluster: Cluster, e: unknown, verb: string, ref: O
     );
   }
   if (e.status === 404 && !e.body?.details?.name) {
-    const served = await serves(cluster, ref.api).catch(() => true);
+    // Ask again: the cluster may have been upgraded since the answer was cached.
+    const served = await serves(cluster, ref.api, undefined, { fresh: true }).catch(() => true);
     if (!served) {
       return new ClusterError(
         `The cluster does not serve ${apiVersionOf(ref.api)} ${ref.api.kind} (resource ${resourceOf(ref.api)}): ${ref.api.enableHint ?? "install the CRD that defines it"}.`,

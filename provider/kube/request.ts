@@ -102,19 +102,21 @@ export async function open(
     headers["Content-Length"] = payload.length;
   }
   const lib = url.protocol === "https:" ? https : http;
+  if (opts.signal?.aborted) throw opts.signal.reason;
   return new Promise((resolve, reject) => {
     const req = lib.request(
       url,
-      { method: opts.method, headers, agent: base.agent, auth: base.auth, signal: opts.signal },
+      { method: opts.method, headers, agent: base.agent, auth: base.auth },
       (res) => resolve({ req, res }),
     );
-    // A TCP connect that never completes (unroutable address) must not hang a `pulumi up`.
-    req.setTimeout(CONNECT_TIMEOUT_MS, () =>
-      req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
-    );
-    req.on("socket", (s) => {
-      if (s.connecting) s.once("connect", () => req.setTimeout(0));
-      else req.setTimeout(0); // a kept-alive socket is connected already
+    if (opts.signal) abortWith(opts.signal, req);
+    req.once("socket", (s) => {
+      if (!s.connecting) return; // a kept-alive socket is connected already
+      // A TCP connect that never completes (unroutable address) must not hang a `pulumi up`.
+      req.setTimeout(CONNECT_TIMEOUT_MS, () =>
+        req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
+      );
+      s.once("connect", () => req.setTimeout(0));
     });
     req.on("error", (e: NodeJS.ErrnoException) => {
       if (opts.signal?.aborted) return reject(opts.signal.reason);
@@ -124,6 +126,32 @@ export async function open(
     });
     req.end(payload);
   });
+}
+
+/** Requests in flight per signal: one abort listener per signal, however many requests share it. */
+const inFlight = new WeakMap<AbortSignal, Set<http.ClientRequest>>();
+
+/**
+ * Ends `req` when `signal` aborts. Node's own `signal` option adds a listener per request, and adding one
+ * to a signal that already has n listeners costs O(n): a thousand waits sharing Ctrl-C's signal made that
+ * quadratic.
+ */
+function abortWith(signal: AbortSignal, req: http.ClientRequest): void {
+  let requests = inFlight.get(signal);
+  if (!requests) {
+    const all = new Set<http.ClientRequest>();
+    signal.addEventListener(
+      "abort",
+      () => {
+        for (const r of all) r.destroy(signal.reason);
+        all.clear();
+      },
+      { once: true },
+    );
+    inFlight.set(signal, (requests = all));
+  }
+  requests.add(req);
+  req.once("close", () => requests.delete(req));
 }
 
 async function once<T>(cluster: Cluster, opts: RequestOptions): Promise<T> {

@@ -145,6 +145,9 @@ class CollectionWatch {
         // Changes between what the caller saw and the watch's start could be missed: read it once.
         this.readOnce(waiter);
       }
+      // A session whose connection is down with no retry pending (after a fatal answer) connects again.
+      if (this.sessionStart !== undefined && !this.req && !this.connecting && !this.retryTimer)
+        this.connect();
     });
   }
 
@@ -335,6 +338,9 @@ class CollectionWatch {
     const ref = { api: this.api, namespace: this.namespace, name: [...this.waiters.keys()][0] ?? "" };
     const err = await explain(this.cluster, e, "watch", ref);
     for (const set of [...this.waiters.values()]) for (const w of [...set]) w.fail(err);
+    // Continuity is lost: the next waiter starts a new session from what it knows.
+    this.sessionStart = undefined;
+    this.latest.clear();
   }
 
   private close() {

@@ -115,6 +115,8 @@ export interface StoreEvent {
   type: WatchEventType;
   collection: string;
   object: KubeObject; // a private copy: listeners may keep it
+  /** The state before a MODIFIED or DELETED write, so label-filtered watches see objects leave and enter. */
+  previous?: KubeObject;
   resourceVersion: number;
 }
 
@@ -130,6 +132,11 @@ const specOf = (o: KubeObject) => {
 };
 const deepEqual = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
+/** `dryRun` validates and answers as the write would, without storing or emitting anything. */
+export interface WriteOptions {
+  dryRun?: boolean;
+}
+
 export interface StoreOptions {
   /** How many events are kept for watch resumption; older resourceVersions get 410 Gone. */
   historyWindow?: number;
@@ -137,9 +144,11 @@ export interface StoreOptions {
 
 export class ObjectStore {
   private rv = 1000;
-  private readonly objects = new Map<string, KubeObject>(); // collection/ns/name -> object
+  private readonly collections = new Map<string, Map<string, KubeObject>>(); // collection -> ns/name -> object
+  private readonly dependents = new Map<string, Set<string>>(); // owner uid -> keys of objects naming it
   private readonly types = new Map<string, ResourceType>(); // collection -> a served type
-  private history: StoreEvent[] = [];
+  private history: StoreEvent[] = []; // sorted by resourceVersion; entries before historyStart are dropped
+  private historyStart = 0;
   private compactedThrough = 1000; // events with rv <= this are no longer available
   private readonly listeners = new Set<StoreListener>();
   private readonly historyWindow: number;
@@ -161,6 +170,52 @@ export class ObjectStore {
     return `${collectionOf(type)}/${type.namespaced ? (ns ?? "") : ""}/${name}`;
   }
 
+  private collection(collection: string) {
+    let objects = this.collections.get(collection);
+    if (!objects) this.collections.set(collection, (objects = new Map()));
+    return objects;
+  }
+
+  /** A key's collection and its ns/name within it. */
+  private static split(key: string): [string, string] {
+    const slash = key.indexOf("/");
+    return [key.slice(0, slash), key.slice(slash + 1)];
+  }
+
+  private find(key: string): KubeObject | undefined {
+    const [collection, rest] = ObjectStore.split(key);
+    return this.collections.get(collection)?.get(rest);
+  }
+
+  /** Keeps the owner uid -> dependents index in step with what is stored. */
+  private indexOwners(key: string, obj: KubeObject | undefined, stored: boolean) {
+    for (const { uid } of obj?.metadata.ownerReferences ?? []) {
+      let keys = this.dependents.get(uid);
+      if (stored) {
+        if (!keys) this.dependents.set(uid, (keys = new Set()));
+        keys.add(key);
+      } else if (keys) {
+        keys.delete(key);
+        if (!keys.size) this.dependents.delete(uid);
+      }
+    }
+  }
+
+  private put(key: string, obj: KubeObject) {
+    const [collection, rest] = ObjectStore.split(key);
+    const objects = this.collection(collection);
+    this.indexOwners(key, objects.get(rest), false);
+    objects.set(rest, obj);
+    this.indexOwners(key, obj, true);
+  }
+
+  private remove(key: string) {
+    const [collection, rest] = ObjectStore.split(key);
+    const objects = this.collections.get(collection);
+    this.indexOwners(key, objects?.get(rest), false);
+    objects?.delete(rest);
+  }
+
   private notFound(type: ResourceType, name: string) {
     return new StatusError(404, "NotFound", `${gr(type)} "${name}" not found`, {
       name,
@@ -169,17 +224,22 @@ export class ObjectStore {
     });
   }
 
-  private emit(type: WatchEventType, t: ResourceType, obj: KubeObject) {
+  private emit(type: WatchEventType, t: ResourceType, obj: KubeObject, previous?: KubeObject) {
     const event: StoreEvent = {
       type,
       collection: collectionOf(t),
       object: clone(obj),
+      ...(previous ? { previous } : {}),
       resourceVersion: Number(obj.metadata.resourceVersion),
     };
     this.history.push(event);
-    if (this.history.length > this.historyWindow) {
-      const dropped = this.history.splice(0, this.history.length - this.historyWindow);
-      this.compactedThrough = dropped[dropped.length - 1].resourceVersion;
+    if (this.history.length - this.historyStart > this.historyWindow) {
+      this.compactedThrough = this.history[this.historyStart++].resourceVersion;
+      // Drop the forgotten prefix in batches, so a full window costs O(1) per write.
+      if (this.historyStart >= Math.max(1024, this.historyWindow)) {
+        this.history = this.history.slice(this.historyStart);
+        this.historyStart = 0;
+      }
     }
     for (const l of [...this.listeners]) {
       try {
@@ -191,7 +251,7 @@ export class ObjectStore {
   }
 
   get(type: ResourceType, ns: string | undefined, name: string): KubeObject | undefined {
-    const o = this.objects.get(this.key(type, ns, name));
+    const o = this.find(this.key(type, ns, name));
     return o && clone(o);
   }
 
@@ -206,16 +266,16 @@ export class ObjectStore {
     ns?: string,
     filter?: (o: KubeObject) => boolean,
   ): { items: KubeObject[]; resourceVersion: string } {
-    const prefix = `${collectionOf(type)}/${type.namespaced && ns !== undefined ? ns + "/" : ""}`;
+    const prefix = type.namespaced && ns !== undefined ? ns + "/" : "";
     const items: KubeObject[] = [];
-    for (const [k, o] of this.objects) {
+    for (const [k, o] of this.collections.get(collectionOf(type)) ?? []) {
       if (k.startsWith(prefix) && (!filter || filter(o))) items.push(clone(o));
     }
     items.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
     return { items, resourceVersion: String(this.rv) };
   }
 
-  create(type: ResourceType, input: KubeObject, ns?: string): KubeObject {
+  create(type: ResourceType, input: KubeObject, ns?: string, opts: WriteOptions = {}): KubeObject {
     const obj = clone(input);
     obj.metadata = obj.metadata ?? {};
     if (type.namespaced) obj.metadata.namespace = ns ?? obj.metadata.namespace ?? "default";
@@ -249,7 +309,7 @@ export class ObjectStore {
     const rejected = type.admit?.(obj, undefined, "CREATE");
     if (rejected) throw this.rejection(type, name, rejected);
     const key = this.key(type, obj.metadata.namespace, name);
-    if (this.objects.has(key)) {
+    if (this.find(key)) {
       throw new StatusError(409, "AlreadyExists", `${gr(type)} "${name}" already exists`, {
         name,
         group: type.group,
@@ -260,8 +320,12 @@ export class ObjectStore {
     obj.metadata.uid = randomUUID();
     obj.metadata.generation = 1;
     obj.metadata.creationTimestamp = now();
+    if (opts.dryRun) {
+      delete obj.metadata.resourceVersion; // nothing was stored, so there is no version yet
+      return obj;
+    }
     obj.metadata.resourceVersion = String(++this.rv);
-    this.objects.set(key, obj);
+    this.put(key, obj);
     this.emit("ADDED", type, obj);
     return clone(obj);
   }
@@ -280,11 +344,15 @@ export class ObjectStore {
    * `subresource: "status"` changes only status; otherwise status is kept as stored when the
    * status subresource is enabled. A stale metadata.resourceVersion is a 409 Conflict.
    */
-  update(type: ResourceType, input: KubeObject, opts: { subresource?: "status" } = {}): KubeObject {
+  update(
+    type: ResourceType,
+    input: KubeObject,
+    opts: { subresource?: "status" } & WriteOptions = {},
+  ): KubeObject {
     const name = input.metadata?.name ?? "";
     const ns = input.metadata?.namespace;
     const key = this.key(type, ns, name);
-    const old = this.objects.get(key);
+    const old = this.find(key);
     if (!old) throw this.notFound(type, name);
     const wantRV = input.metadata?.resourceVersion;
     if (wantRV && wantRV !== old.metadata.resourceVersion) {
@@ -357,15 +425,16 @@ export class ObjectStore {
     ) {
       return clone(old); // a no-op write does not bump resourceVersion, as in the apiserver
     }
+    if (opts.dryRun) return clone(next);
     next.metadata.resourceVersion = String(++this.rv);
     if (next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length) {
-      this.objects.delete(key);
-      this.emit("DELETED", type, next);
+      this.remove(key);
+      this.emit("DELETED", type, next, old);
       this.collectDependents(next);
       return clone(next);
     }
-    this.objects.set(key, next);
-    this.emit("MODIFIED", type, next);
+    this.put(key, next);
+    this.emit("MODIFIED", type, next, old);
     return clone(next);
   }
 
@@ -380,10 +449,10 @@ export class ObjectStore {
     opts: {
       propagationPolicy?: "Background" | "Foreground" | "Orphan";
       preconditions?: { uid?: string; resourceVersion?: string };
-    } = {},
+    } & WriteOptions = {},
   ): KubeObject {
     const key = this.key(type, ns, name);
-    const old = this.objects.get(key);
+    const old = this.find(key);
     if (!old) throw this.notFound(type, name);
     const pre = opts.preconditions;
     if (pre?.uid && pre.uid !== old.metadata.uid) {
@@ -415,28 +484,29 @@ export class ObjectStore {
       const next = clone(old);
       next.metadata.deletionTimestamp = now();
       next.metadata.deletionGracePeriodSeconds = 0;
+      if (opts.dryRun) return next;
       next.metadata.resourceVersion = String(++this.rv);
-      this.objects.set(key, next);
-      this.emit("MODIFIED", type, next);
+      this.put(key, next);
+      this.emit("MODIFIED", type, next, old);
       return clone(next);
     }
     const gone = clone(old);
     gone.metadata.deletionTimestamp = gone.metadata.deletionTimestamp ?? now();
+    if (opts.dryRun) return gone;
     gone.metadata.resourceVersion = String(++this.rv);
-    this.objects.delete(key);
-    this.emit("DELETED", type, gone);
+    this.remove(key);
+    this.emit("DELETED", type, gone, old);
     if (opts.propagationPolicy !== "Orphan") this.collectDependents(gone);
     return clone(gone);
   }
 
   /** Background garbage collection: delete every object that names `owner` in its ownerReferences. */
   private collectDependents(owner: KubeObject) {
-    const uid = owner.metadata.uid;
     const dependents: Array<[ResourceType, KubeObject]> = [];
-    for (const [k, o] of this.objects) {
-      if (!(o.metadata.ownerReferences ?? []).some((r) => r.uid === uid)) continue;
-      const t = this.types.get(k.slice(0, k.indexOf("/")));
-      if (t) dependents.push([t, o]);
+    for (const k of this.dependents.get(owner.metadata.uid ?? "") ?? []) {
+      const t = this.types.get(ObjectStore.split(k)[0]);
+      const o = this.find(k);
+      if (t && o) dependents.push([t, o]);
     }
     if (!dependents.length) return;
     // The real garbage collector runs asynchronously, after the owner's DELETED event.
@@ -458,10 +528,10 @@ export class ObjectStore {
   }
 
   /**
-   * Events after `fromResourceVersion` still in the history window; throws 410 Gone when that
-   * version is older than the window (the caller must relist).
+   * Events after `fromResourceVersion` still in the history window (copies of those `filter` keeps);
+   * throws 410 Gone when that version is older than the window (the caller must relist).
    */
-  eventsSince(fromResourceVersion: number): StoreEvent[] {
+  eventsSince(fromResourceVersion: number, filter?: (event: StoreEvent) => boolean): StoreEvent[] {
     if (fromResourceVersion < this.compactedThrough) {
       throw new StatusError(
         410,
@@ -469,12 +539,24 @@ export class ObjectStore {
         `too old resource version: ${fromResourceVersion} (${this.compactedThrough + 1})`,
       );
     }
-    return this.history.filter((e) => e.resourceVersion > fromResourceVersion).map(clone);
+    let lo = this.historyStart;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.history[mid].resourceVersion <= fromResourceVersion) lo = mid + 1;
+      else hi = mid;
+    }
+    const events: StoreEvent[] = [];
+    for (let i = lo; i < this.history.length; i++) {
+      if (!filter || filter(this.history[i])) events.push(clone(this.history[i]));
+    }
+    return events;
   }
 
   /** Forgets all history up to now, so every older resourceVersion answers 410 Gone (fault injection). */
   compact(): void {
     this.history = [];
+    this.historyStart = 0;
     this.compactedThrough = this.rv;
   }
 }

@@ -1,0 +1,171 @@
+// The real kubectl against the emulator: apply, get, wait and delete --wait on a Deckhouse kind.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { startEmulator, type Emulator } from "./index";
+import { VirtualDiskSnapshot } from "./kinds/deckhouse";
+
+const onPath = (command: string) =>
+  (process.env.PATH ?? "").split(delimiter).some((dir) => {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** When the process exited (ms since the epoch). */
+  exitedAt: number;
+}
+
+const MANIFEST = `apiVersion: virtualization.deckhouse.io/v1alpha2
+kind: VirtualDiskSnapshot
+metadata:
+  name: disk-snapshot
+  labels:
+    app: demo
+spec:
+  virtualDiskName: disk
+  requiredConsistency: true
+`;
+
+describe("kubectl against the emulator", function () {
+  let emu: Emulator;
+  let dir: string;
+
+  before(function () {
+    if (!onPath("kubectl")) this.skip();
+  });
+
+  beforeEach(async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot] });
+    dir = await mkdtemp(join(tmpdir(), "kubectl-test-"));
+  });
+
+  afterEach(async () => {
+    await emu?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  /** Runs kubectl with the emulator's kubeconfig; a hang is killed after timeoutMs and fails the test. */
+  const kubectl = (args: string[], timeoutMs = 15_000): Promise<Run> =>
+    new Promise((resolve, reject) => {
+      const child = execFile(
+        "kubectl",
+        ["--kubeconfig", emu.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
+        { timeout: timeoutMs, killSignal: "SIGKILL" },
+        (error, stdout, stderr) => {
+          if (error && error.killed)
+            return reject(new Error(`kubectl ${args.join(" ")} hung for ${timeoutMs} ms`));
+          resolve({ code: child.exitCode ?? 1, stdout, stderr, exitedAt: Date.now() });
+        },
+      );
+    });
+
+  const apply = async () => {
+    const file = join(dir, "snapshot.yaml");
+    await writeFile(file, MANIFEST);
+    return kubectl(["apply", "-f", file]);
+  };
+
+  const setPhaseLater = (phase: string, afterMs: number) =>
+    new Promise<number>((resolve) =>
+      setTimeout(() => {
+        const obj = emu.store.mustGet(VirtualDiskSnapshot, "default", "disk-snapshot");
+        emu.store.update(VirtualDiskSnapshot, { ...obj, status: { phase } }, { subresource: "status" });
+        resolve(Date.now());
+      }, afterMs),
+    );
+
+  it("applies a manifest and reads the object back as JSON", async () => {
+    const applied = await apply();
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.equal(
+      applied.stdout.trim(),
+      "virtualdisksnapshot.virtualization.deckhouse.io/disk-snapshot created",
+    );
+
+    const again = await apply();
+    assert.equal(
+      again.stdout.trim(),
+      "virtualdisksnapshot.virtualization.deckhouse.io/disk-snapshot unchanged",
+    );
+
+    const got = await kubectl(["get", "vdsnapshot", "disk-snapshot", "-o", "json"]);
+    assert.equal(got.code, 0, got.stderr);
+    const obj = JSON.parse(got.stdout);
+    assert.equal(obj.apiVersion, "virtualization.deckhouse.io/v1alpha2");
+    assert.equal(obj.kind, "VirtualDiskSnapshot");
+    assert.equal(obj.metadata.namespace, "default");
+    assert.equal(obj.spec.virtualDiskName, "disk");
+    assert.deepEqual(obj.metadata.labels, { app: "demo" });
+    assert.ok(obj.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]);
+  });
+
+  it("waits for a status phase and returns as soon as it is set", async () => {
+    assert.equal((await apply()).code, 0);
+    const [run, setAt] = await Promise.all([
+      kubectl(["wait", "vdsnapshot/disk-snapshot", "--for=jsonpath={.status.phase}=Ready", "--timeout=10s"]),
+      setPhaseLater("Ready", 300),
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(
+      run.stdout.trim(),
+      "virtualdisksnapshot.virtualization.deckhouse.io/disk-snapshot condition met",
+    );
+    const lag = run.exitedAt - setAt;
+    assert.ok(lag < 500, `kubectl wait returned ${lag} ms after the status changed`);
+  });
+
+  it("deletes with --wait and returns once the last finalizer is removed", async () => {
+    assert.equal((await apply()).code, 0);
+    const obj = emu.store.mustGet(VirtualDiskSnapshot, "default", "disk-snapshot");
+    emu.store.update(VirtualDiskSnapshot, {
+      ...obj,
+      metadata: { ...obj.metadata, finalizers: ["test/hold"] },
+    });
+
+    let markedForDeletion: string | undefined;
+    const removeFinalizer = new Promise<number>((resolve) =>
+      setTimeout(() => {
+        const held = emu.store.mustGet(VirtualDiskSnapshot, "default", "disk-snapshot");
+        markedForDeletion = held.metadata.deletionTimestamp;
+        emu.store.update(VirtualDiskSnapshot, { ...held, metadata: { ...held.metadata, finalizers: [] } });
+        resolve(Date.now());
+      }, 300),
+    );
+    const [run, removedAt] = await Promise.all([
+      kubectl(["delete", "vdsnapshot", "disk-snapshot", "--wait", "--timeout=10s"]),
+      removeFinalizer,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(markedForDeletion, "kubectl's delete marked the object before the finalizer went");
+    assert.equal(
+      run.stdout.trim(),
+      'virtualdisksnapshot.virtualization.deckhouse.io "disk-snapshot" deleted',
+    );
+    assert.ok(run.exitedAt >= removedAt, "kubectl waited for the finalizer");
+    assert.ok(
+      run.exitedAt - removedAt < 500,
+      `returned ${run.exitedAt - removedAt} ms after the object went`,
+    );
+    assert.equal(emu.store.get(VirtualDiskSnapshot, "default", "disk-snapshot"), undefined);
+  });
+
+  it("reports a missing object with exit code 1 and the server's message", async () => {
+    const run = await kubectl(["get", "vdsnapshot", "missing"]);
+    assert.equal(run.code, 1);
+    assert.equal(
+      run.stderr.trim(),
+      'Error from server (NotFound): virtualdisksnapshots.virtualization.deckhouse.io "missing" not found',
+    );
+  });
+});
