@@ -145,7 +145,7 @@ export class Lifecycle {
   }
 
   async update(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
-    const target = await this.target({ ...observedOf(olds), ...news });
+    const target = await this.target({ ...this.observedOf(olds), ...news });
     const patch = metadataPatch(
       olds,
       news,
@@ -155,7 +155,7 @@ export class Lifecycle {
     if (!object) {
       // A one-shot operation never runs again by itself; keep its outcome with the new inputs.
       if (this.kind.oneShot && olds.phase)
-        return { outs: { ...stripProvider(olds), ...stripProvider(news), ...observedOf(olds) } };
+        return { outs: { ...stripProvider(olds), ...stripProvider(news), ...this.observedOf(olds) } };
       // Deleted outside Pulumi (or a failed attempt was cleaned up): declare it again.
       const { outs } = await this.create(news);
       return { outs };
@@ -386,16 +386,17 @@ export class Lifecycle {
     return JSON.parse(JSON.stringify({ ...stripProvider(inputs), ...observed }));
   }
 
+  /** What the cluster said last time (outputs that are not inputs): a kept outcome, or what picked a variant. */
+  private observedOf(olds: Props): Props {
+    return Object.fromEntries(Object.entries(olds).filter(([k]) => !(k in this.shape) && k !== "__provider"));
+  }
+
   private say(ref: ObjectRef, what: string) {
     console.log(`${this.kind.id} ${ref.namespace}/${ref.name}: ${what}`);
   }
 }
 
 const stripProvider = ({ __provider: _p, ...rest }: Props) => rest;
-
-/** What the cluster said last time (outputs that are not inputs): a kept outcome, or what picked a variant. */
-const observedOf = (olds: Props) =>
-  Object.fromEntries(Object.entries(olds).filter(([k]) => !(k in sharedInputs) && k !== "__provider"));
 
 function progressLine(r: Reading): string {
   return `${r.phase || "(no phase yet)"}${r.reason ? ` (${r.reason}${r.message ? `: ${r.message}` : ""})` : ""}`;

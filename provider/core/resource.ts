@@ -52,3 +52,17 @@ export function resourceOptions(
 
 /** The type token module of each platform's resources. */
 export const MODULE = { deckhouse: "vm-snapshots/deckhouse", kubevirt: "vm-snapshots/kubevirt" } as const;
+
+/** The outputs every resource has; each kind's class declares its own beside them. */
+export abstract class PlatformResource extends pulumi.dynamic.Resource {
+  /** The object's name in the cluster. */
+  declare readonly name: pulumi.Output<string>;
+  declare readonly namespace: pulumi.Output<string>;
+  declare readonly uid: pulumi.Output<string>;
+  /** The platform's own phase word. */
+  declare readonly phase: pulumi.Output<string>;
+  /** The deciding condition's reason and message. */
+  declare readonly readyReason: pulumi.Output<string | null>;
+  declare readonly readyMessage: pulumi.Output<string | null>;
+  declare readonly creationTimestamp: pulumi.Output<string>;
+}

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { dynamicProvider } from "../core/dynamic";
 import { objectName } from "../core/inputs";
 import type { KindDescription } from "../core/kind";
-import { MODULE, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
 import { deckhouseKind } from "./api";
 import { readPhase } from "./conditions";
 
@@ -41,17 +41,11 @@ export const virtualDiskSnapshot: KindDescription = {
 
 const provider = dynamicProvider(virtualDiskSnapshot.id);
 
-export class VirtualDiskSnapshot extends pulumi.dynamic.Resource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly namespace: pulumi.Output<string>;
-  declare readonly uid: pulumi.Output<string>;
+export class VirtualDiskSnapshot extends PlatformResource {
   /** Pending, InProgress, Ready, Failed or Terminating. */
   declare readonly phase: pulumi.Output<string>;
   declare readonly consistent: pulumi.Output<boolean>;
-  declare readonly readyReason: pulumi.Output<string | null>;
-  declare readonly readyMessage: pulumi.Output<string | null>;
   declare readonly volumeSnapshotName: pulumi.Output<string | null>;
-  declare readonly creationTimestamp: pulumi.Output<string>;
   /** `{ type: "ObjectRef", objectRef: { kind: "VirtualDiskSnapshot", name } }`, for a new VirtualDisk's spec.dataSource. */
   declare readonly dataSource: pulumi.Output<{
     type: "ObjectRef";

@@ -11,7 +11,7 @@ import {
   type CheckFailure,
 } from "../core/inputs";
 import type { Json, KindContext, KindDescription, KindVariant } from "../core/kind";
-import { MODULE, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
 import { describe, type KubeObject } from "../kube/objects";
 import { observe } from "../kube/watch";
 import {
@@ -333,16 +333,9 @@ export const virtualMachineRestore: KindDescription<any> = {
 
 const provider = dynamicProvider(virtualMachineRestore.id);
 
-export class VirtualMachineRestore extends pulumi.dynamic.Resource {
-  /** The operation object's name. */
-  declare readonly name: pulumi.Output<string>;
-  declare readonly namespace: pulumi.Output<string>;
-  declare readonly uid: pulumi.Output<string>;
+export class VirtualMachineRestore extends PlatformResource {
   /** The platform's word: Completed or Failed (VirtualMachineOperation and VirtualMachineSnapshotOperation), Ready or Failed (VirtualMachineRestore). */
   declare readonly phase: pulumi.Output<string>;
-  declare readonly readyReason: pulumi.Output<string | null>;
-  declare readonly readyMessage: pulumi.Output<string | null>;
-  declare readonly creationTimestamp: pulumi.Output<string>;
   /** The API used: VirtualMachineOperation, VirtualMachineSnapshotOperation or VirtualMachineRestore. */
   declare readonly apiKind: pulumi.Output<RestoreApiKind>;
   /** Per object of the snapshot: what the restore did with it (or, for DryRun, would do). */

@@ -4,7 +4,7 @@ import { z } from "zod";
 import { dynamicProvider } from "../core/dynamic";
 import { objectName } from "../core/inputs";
 import type { KindDescription } from "../core/kind";
-import { MODULE, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
 import { deckhouseKind } from "./api";
 import { readPhase } from "./conditions";
 
@@ -61,20 +61,14 @@ export const virtualMachineSnapshot: KindDescription = {
 
 const provider = dynamicProvider(virtualMachineSnapshot.id);
 
-export class VirtualMachineSnapshot extends pulumi.dynamic.Resource {
-  declare readonly name: pulumi.Output<string>;
-  declare readonly namespace: pulumi.Output<string>;
-  declare readonly uid: pulumi.Output<string>;
+export class VirtualMachineSnapshot extends PlatformResource {
   /** Pending, InProgress, Ready, Failed or Terminating. */
   declare readonly phase: pulumi.Output<string>;
   declare readonly consistent: pulumi.Output<boolean>;
-  declare readonly readyReason: pulumi.Output<string | null>;
-  declare readonly readyMessage: pulumi.Output<string | null>;
   /** One VirtualDiskSnapshot per disk of the VM, named `<disk>-<snapshot uid>`. */
   declare readonly virtualDiskSnapshotNames: pulumi.Output<string[]>;
   declare readonly virtualMachineSnapshotSecretName: pulumi.Output<string | null>;
   declare readonly resources: pulumi.Output<{ apiVersion: string | null; kind: string; name: string }[]>;
-  declare readonly creationTimestamp: pulumi.Output<string>;
 
   constructor(name: string, args: VirtualMachineSnapshotArgs, opts?: pulumi.CustomResourceOptions) {
     super(
