@@ -1,5 +1,6 @@
 // What every Resource class shares: the inputs' Pulumi types and how props and options are assembled.
 import * as pulumi from "@pulumi/pulumi";
+import { dynamicProvider } from "./dynamic";
 
 /** Inputs every snapshot and restore resource accepts. */
 export interface SharedArgs {
@@ -53,6 +54,15 @@ export function resourceOptions(
 /** The type token module of each platform's resources. */
 export const MODULE = { deckhouse: "vm-snapshots/deckhouse", kubevirt: "vm-snapshots/kubevirt" } as const;
 
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+/** One provider object per kind: Pulumi caches its serialized text by object identity. */
+function providerOf(kindId: string): pulumi.dynamic.ResourceProvider {
+  let provider = providers.get(kindId);
+  if (!provider) providers.set(kindId, (provider = dynamicProvider(kindId)));
+  return provider;
+}
+
 /** The outputs every resource has; each kind's class declares its own beside them. */
 export abstract class PlatformResource extends pulumi.dynamic.Resource {
   /** The object's name in the cluster. */
@@ -65,4 +75,23 @@ export abstract class PlatformResource extends pulumi.dynamic.Resource {
   declare readonly readyReason: pulumi.Output<string | null>;
   declare readonly readyMessage: pulumi.Output<string | null>;
   declare readonly creationTimestamp: pulumi.Output<string>;
+
+  /** `kindId` is "<platform>:<Kind>", which is also the type token's module and type. */
+  protected constructor(
+    kindId: string,
+    outputs: string[],
+    name: string,
+    args: object,
+    opts: pulumi.CustomResourceOptions | undefined,
+  ) {
+    const [platform, type] = kindId.split(":") as [keyof typeof MODULE, string];
+    super(
+      providerOf(kindId),
+      name,
+      resourceProps(name, args, outputs),
+      resourceOptions(opts),
+      MODULE[platform],
+      type,
+    );
+  }
 }

@@ -1,10 +1,9 @@
 // deckhouse.VirtualDiskSnapshot: a snapshot of one VirtualDisk, usable as a new disk's dataSource.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { dynamicProvider } from "../core/dynamic";
 import { objectName } from "../core/inputs";
 import type { KindDescription } from "../core/kind";
-import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { PlatformResource, type SharedArgs } from "../core/resource";
 import { deckhouseKind } from "./api";
 import { readPhase } from "./conditions";
 
@@ -39,8 +38,6 @@ export const virtualDiskSnapshot: KindDescription = {
   }),
 };
 
-const provider = dynamicProvider(virtualDiskSnapshot.id);
-
 export class VirtualDiskSnapshot extends PlatformResource {
   /** Pending, InProgress, Ready, Failed or Terminating. */
   declare readonly phase: pulumi.Output<string>;
@@ -53,13 +50,6 @@ export class VirtualDiskSnapshot extends PlatformResource {
   }>;
 
   constructor(name: string, args: VirtualDiskSnapshotArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      provider,
-      name,
-      resourceProps(name, args, ["consistent", "volumeSnapshotName", "dataSource"]),
-      resourceOptions(opts),
-      MODULE.deckhouse,
-      "VirtualDiskSnapshot",
-    );
+    super(virtualDiskSnapshot.id, ["consistent", "volumeSnapshotName", "dataSource"], name, args, opts);
   }
 }

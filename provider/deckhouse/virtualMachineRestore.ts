@@ -3,7 +3,6 @@
 // same object; the restore runs once, and a record the platform garbage-collects keeps its outcome.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { dynamicProvider } from "../core/dynamic";
 import {
   DEFAULT_DELETE_TIMEOUT_SECONDS,
   DEFAULT_WAIT_TIMEOUT_SECONDS,
@@ -11,7 +10,7 @@ import {
   type CheckFailure,
 } from "../core/inputs";
 import type { Json, KindContext, KindDescription, KindVariant } from "../core/kind";
-import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { PlatformResource, type SharedArgs } from "../core/resource";
 import { describe, type KubeObject } from "../kube/objects";
 import { observe } from "../kube/watch";
 import {
@@ -331,8 +330,6 @@ export const virtualMachineRestore: KindDescription<any> = {
   },
 };
 
-const provider = dynamicProvider(virtualMachineRestore.id);
-
 export class VirtualMachineRestore extends PlatformResource {
   /** The platform's word: Completed or Failed (VirtualMachineOperation and VirtualMachineSnapshotOperation), Ready or Failed (VirtualMachineRestore). */
   declare readonly phase: pulumi.Output<string>;
@@ -347,17 +344,11 @@ export class VirtualMachineRestore extends PlatformResource {
 
   constructor(name: string, args: VirtualMachineRestoreArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      provider,
+      virtualMachineRestore.id,
+      ["apiKind", "resources", "restoredVirtualMachineName", "restoredVirtualDiskNames"],
       name,
-      resourceProps(name, args, [
-        "apiKind",
-        "resources",
-        "restoredVirtualMachineName",
-        "restoredVirtualDiskNames",
-      ]),
-      resourceOptions(opts),
-      MODULE.deckhouse,
-      "VirtualMachineRestore",
+      args,
+      opts,
     );
   }
 }

@@ -1,10 +1,9 @@
 // deckhouse.VirtualMachineSnapshot: a snapshot of a VM's configuration and all its disks.
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { dynamicProvider } from "../core/dynamic";
 import { objectName } from "../core/inputs";
 import type { KindDescription } from "../core/kind";
-import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { PlatformResource, type SharedArgs } from "../core/resource";
 import { deckhouseKind } from "./api";
 import { readPhase } from "./conditions";
 
@@ -59,8 +58,6 @@ export const virtualMachineSnapshot: KindDescription = {
   }),
 };
 
-const provider = dynamicProvider(virtualMachineSnapshot.id);
-
 export class VirtualMachineSnapshot extends PlatformResource {
   /** Pending, InProgress, Ready, Failed or Terminating. */
   declare readonly phase: pulumi.Output<string>;
@@ -72,17 +69,11 @@ export class VirtualMachineSnapshot extends PlatformResource {
 
   constructor(name: string, args: VirtualMachineSnapshotArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      provider,
+      virtualMachineSnapshot.id,
+      ["consistent", "virtualDiskSnapshotNames", "virtualMachineSnapshotSecretName", "resources"],
       name,
-      resourceProps(name, args, [
-        "consistent",
-        "virtualDiskSnapshotNames",
-        "virtualMachineSnapshotSecretName",
-        "resources",
-      ]),
-      resourceOptions(opts),
-      MODULE.deckhouse,
-      "VirtualMachineSnapshot",
+      args,
+      opts,
     );
   }
 }

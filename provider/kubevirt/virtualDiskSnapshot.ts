@@ -2,10 +2,9 @@
 // snapshot.storage.k8s.io/v1 VolumeSnapshot of the disk's claim (a DataVolume's claim has its name).
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { dynamicProvider } from "../core/dynamic";
 import { DEFAULT_WAIT_TIMEOUT_SECONDS, objectName, type CheckFailure } from "../core/inputs";
 import type { KindContext, KindDescription, Reading } from "../core/kind";
-import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { PlatformResource, type SharedArgs } from "../core/resource";
 import { describe, type KubeObject } from "../kube/objects";
 import { dataVolumeKind, persistentVolumeClaimKind, volumeSnapshotKind } from "./api";
 import { prerequisite } from "./prerequisites";
@@ -171,8 +170,6 @@ const OUTPUTS = [
   "dataVolumeSource",
 ];
 
-const provider = dynamicProvider(virtualDiskSnapshot.id);
-
 export class VirtualDiskSnapshot extends PlatformResource {
   /** Pending, InProgress, Ready, or Failed (an error past failureDeadlineSeconds). */
   declare readonly phase: pulumi.Output<string>;
@@ -190,13 +187,6 @@ export class VirtualDiskSnapshot extends PlatformResource {
   declare readonly dataVolumeSource: pulumi.Output<{ snapshot: { namespace: string; name: string } }>;
 
   constructor(name: string, args: VirtualDiskSnapshotArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      provider,
-      name,
-      resourceProps(name, args, OUTPUTS),
-      resourceOptions(opts),
-      MODULE.kubevirt,
-      "VirtualDiskSnapshot",
-    );
+    super(virtualDiskSnapshot.id, OUTPUTS, name, args, opts);
   }
 }

@@ -3,9 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_DELETE_TIMEOUT_SECONDS, DEFAULT_WAIT_TIMEOUT_SECONDS, objectName } from "../core/inputs";
-import { dynamicProvider } from "../core/dynamic";
 import type { KindContext, KindDescription, Reading } from "../core/kind";
-import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { PlatformResource, type SharedArgs } from "../core/resource";
 import { deleteObject, describe, getObject, type KubeObject, type ObjectRef } from "../kube/objects";
 import { persistentVolumeClaimKind, servedAs, snapshotApi, snapshotKind, virtualMachineKind } from "./api";
 import { conditionOf, isTrue } from "./conditions";
@@ -240,8 +239,6 @@ export const virtualMachineRestore: KindDescription<VirtualMachineRestoreInputs>
 
 const OUTPUTS = ["complete", "restoreTime", "restores", "targetUID", "targetCreated", "apiVersion"];
 
-const provider = dynamicProvider(virtualMachineRestore.id);
-
 export class VirtualMachineRestore extends PlatformResource {
   /** Complete or Failed once done; InProgress, WaitingForTarget or Retrying (an error KubeVirt retries) before. */
   declare readonly phase: pulumi.Output<string>;
@@ -263,13 +260,6 @@ export class VirtualMachineRestore extends PlatformResource {
   declare readonly apiVersion: pulumi.Output<string>;
 
   constructor(name: string, args: VirtualMachineRestoreArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      provider,
-      name,
-      resourceProps(name, args, OUTPUTS),
-      resourceOptions(opts),
-      MODULE.kubevirt,
-      "VirtualMachineRestore",
-    );
+    super(virtualMachineRestore.id, OUTPUTS, name, args, opts);
   }
 }

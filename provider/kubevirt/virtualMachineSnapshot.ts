@@ -1,10 +1,9 @@
 // kubevirt.VirtualMachineSnapshot: a snapshot of a KubeVirt VM's spec and disks (snapshot.kubevirt.io).
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { dynamicProvider } from "../core/dynamic";
 import { objectName } from "../core/inputs";
 import type { KindDescription, Reading } from "../core/kind";
-import { MODULE, PlatformResource, resourceOptions, resourceProps, type SharedArgs } from "../core/resource";
+import { PlatformResource, type SharedArgs } from "../core/resource";
 import type { KubeObject } from "../kube/objects";
 import { servedAs, snapshotApi, snapshotKind } from "./api";
 import { conditionOf, isTrue } from "./conditions";
@@ -175,8 +174,6 @@ const OUTPUTS = [
   "apiVersion",
 ];
 
-const provider = dynamicProvider(virtualMachineSnapshot.id);
-
 export class VirtualMachineSnapshot extends PlatformResource {
   /** InProgress, Succeeded or Failed (Deleting while deleted unfinished). */
   declare readonly phase: pulumi.Output<string>;
@@ -202,13 +199,6 @@ export class VirtualMachineSnapshot extends PlatformResource {
   declare readonly apiVersion: pulumi.Output<string>;
 
   constructor(name: string, args: VirtualMachineSnapshotArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      provider,
-      name,
-      resourceProps(name, args, OUTPUTS),
-      resourceOptions(opts),
-      MODULE.kubevirt,
-      "VirtualMachineSnapshot",
-    );
+    super(virtualMachineSnapshot.id, OUTPUTS, name, args, opts);
   }
 }

@@ -6,6 +6,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { startEmulator, type Emulator } from "./index";
+import { waitFor } from "../simulators/waitFor";
 import { VirtualDiskSnapshot } from "./kinds/deckhouse";
 
 const onPath = (command: string) =>
@@ -134,14 +135,25 @@ describe("kubectl against the emulator", function () {
     });
 
     let markedForDeletion: string | undefined;
-    const removeFinalizer = new Promise<number>((resolve) =>
-      setTimeout(() => {
-        const held = emu.store.mustGet(VirtualDiskSnapshot, "default", "disk-snapshot");
-        markedForDeletion = held.metadata.deletionTimestamp;
-        emu.store.update(VirtualDiskSnapshot, { ...held, metadata: { ...held.metadata, finalizers: [] } });
-        resolve(Date.now());
-      }, 300),
-    );
+    // Once kubectl's delete has marked the object (however long kubectl takes to start), hold it a
+    // moment like a controller would, then remove the last finalizer.
+    const removeFinalizer = waitFor(
+      emu.store,
+      VirtualDiskSnapshot,
+      "default",
+      "disk-snapshot",
+      (o) => !!o?.metadata.deletionTimestamp,
+      10_000,
+    ).then(async (held) => {
+      markedForDeletion = held!.metadata.deletionTimestamp;
+      await new Promise((r) => setTimeout(r, 300));
+      const current = emu.store.mustGet(VirtualDiskSnapshot, "default", "disk-snapshot");
+      emu.store.update(VirtualDiskSnapshot, {
+        ...current,
+        metadata: { ...current.metadata, finalizers: [] },
+      });
+      return Date.now();
+    });
     const [run, removedAt] = await Promise.all([
       kubectl(["delete", "vdsnapshot", "disk-snapshot", "--wait", "--timeout=10s"]),
       removeFinalizer,
