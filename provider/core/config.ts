@@ -22,7 +22,11 @@ export function stackSettings(): StackSettings {
   return stack;
 }
 
-/** The cluster settings for one resource: its own inputs first, then the stack's. */
+/**
+ * The cluster settings for one resource: its own inputs first, then the stack's. The stack's context
+ * belongs to the stack's (or the default) kubeconfig, never to a kubeconfig the resource brings.
+ */
 export function clusterSettings(inputs: { kubeconfig?: string; context?: string }): ClusterSettings {
-  return { kubeconfig: inputs.kubeconfig ?? stack.kubeconfig, context: inputs.context ?? stack.context };
+  if (inputs.kubeconfig !== undefined) return { kubeconfig: inputs.kubeconfig, context: inputs.context };
+  return { kubeconfig: stack.kubeconfig, context: inputs.context ?? stack.context };
 }

@@ -45,7 +45,14 @@ export const virtualMachineSnapshot: KindDescription = {
     keepIPAddress: i.keepIPAddress,
     ...(i.volumeSnapshotClasses ? { volumeSnapshotClasses: i.volumeSnapshotClasses } : {}),
   }),
-  read: (o) => readPhase(o, "VirtualMachineSnapshotReady", "VirtualMachineReady"),
+  read: (o) => {
+    const reading = readPhase(o, "VirtualMachineSnapshotReady", "VirtualMachineReady");
+    // The controller's first Ready says reason "VirtualMachineReady", later ones the right word:
+    // report the right one from the start so a refresh shows no change.
+    return reading.phase === "Ready" && reading.reason === "VirtualMachineReady"
+      ? { ...reading, reason: "VirtualMachineSnapshotReady" }
+      : reading;
+  },
   outputs: (o) => ({
     consistent: o?.status?.consistent === true,
     virtualDiskSnapshotNames: o?.status?.virtualDiskSnapshotNames ?? [],

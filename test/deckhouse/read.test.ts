@@ -128,6 +128,7 @@ describe("Deckhouse VirtualMachineSnapshot reading", () => {
       }),
     );
     assert.deepEqual(r.verdict, { state: "ready" });
+    assert.equal(r.reason, "VirtualMachineSnapshotReady", "a refresh later shows no change");
   });
 
   for (const [reason, message] of [

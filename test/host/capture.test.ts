@@ -12,7 +12,7 @@ describe("capturing a program's resources under mocks", () => {
     const { __provider, ...inputs } = fixture.inputs;
     assert.deepEqual(
       { ...fixture, inputs },
-      { type: fixtureType, name: "first", inputs: { value: "one", zone: "a" } },
+      { type: fixtureType, name: "first", inputs: { value: "one", zone: "a" }, additionalSecretOutputs: [] },
     );
     // The text the host turns back into the provider: a module whose handler returns it.
     const module = { exports: {} as { handler?: () => Record<string, unknown> } };

@@ -14,6 +14,8 @@ export interface CapturedResource {
   name: string;
   /** `args.inputs` as the mock monitor received them; a dynamic resource's include `__provider`. */
   inputs: Record<string, any>;
+  /** The `additionalSecretOutputs` option: outputs the engine stores encrypted. */
+  additionalSecretOutputs: string[];
 }
 
 export interface CaptureOptions {

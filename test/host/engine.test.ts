@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CheckFailed, Engine, initErrorMessage, startEngine, UpFailed, type ResourceState } from "./engine";
+import { CheckFailed, Engine, failureOf, initErrorMessage, startEngine, type ResourceState } from "./engine";
 import {
   fixtureProjectDir,
   fixtureProviderText,
@@ -15,14 +15,6 @@ describe("engine steps through the real host", () => {
   let store: ReturnType<typeof fixtureStore>;
   let __provider: string;
   const urn = (name: string) => engine.urn(fixtureType, name);
-  const failureOf = (up: Promise<unknown>): Promise<UpFailed> =>
-    up.then(
-      () => assert.fail("up should have failed"),
-      (e) => {
-        assert.ok(e instanceof UpFailed, String(e));
-        return e;
-      },
-    );
 
   before(async () => {
     __provider = await fixtureProviderText();

@@ -49,11 +49,37 @@ export class CheckFailed extends UpFailed {
   }
 }
 
+/** The UpFailed (or CheckFailed) an `up` ends with; anything else, success included, is an error. */
+export async function failureOf(up: Promise<unknown>): Promise<UpFailed> {
+  try {
+    await up;
+  } catch (e) {
+    if (e instanceof UpFailed) return e;
+    throw e;
+  }
+  throw new Error("up succeeded where it should have failed");
+}
+
 /** The engine prints a partial failure's reasons in hashicorp/go-multierror's format, not the provider's message. */
 export function initErrorMessage(reasons: string[]): string {
   if (reasons.length === 0) return "resource init failed";
   if (reasons.length === 1) return `1 error occurred:\n\t* ${reasons[0]}\n\n`;
   return `${reasons.length} errors occurred:\n\t${reasons.map((r) => `* ${r}`).join("\n\t")}\n\n`;
+}
+
+/** How a program's secret travels (`specialSigKey` and `specialSecretSig` in @pulumi/pulumi/runtime/rpc). */
+const signatureKey = "4dabf18193072939515e22adb298388d";
+const secretSignature = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether a program registered this value as a secret (`pulumi.secret`). */
+export const isSecret = (value: any): boolean => value?.[signatureKey] === secretSignature;
+
+/** The host's Configure does not accept secrets, so the engine sends a program's secret inputs as plain values. */
+export function revealSecrets(value: any): any {
+  if (Array.isArray(value)) return value.map(revealSecrets);
+  if (!value || typeof value !== "object") return value;
+  if (isSecret(value)) return revealSecrets(value.value);
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revealSecrets(v)]));
 }
 
 /** Starts a host and runs the engine's provider start-up sequence on it. */
@@ -131,7 +157,7 @@ export class Engine {
   }
 
   private async check(urn: string, olds: Properties, news: Properties, kept: ResourceState | undefined) {
-    const { inputs, failures } = await this.host.check(urn, olds, news);
+    const { inputs, failures } = await this.host.check(urn, olds, revealSecrets(news));
     if (failures.length > 0) throw new CheckFailed(urn, kept, failures);
     return inputs;
   }

@@ -7,6 +7,7 @@ interface Captured {
   type: string;
   name: string;
   inputs: Record<string, any>;
+  additionalSecretOutputs: string[];
 }
 
 const [programFile, project, stack] = process.argv.slice(2);
@@ -25,10 +26,12 @@ async function main(): Promise<void> {
   const pulumiPath = require.resolve("@pulumi/pulumi", { paths: [path.dirname(programFile)] });
   const pulumi: typeof import("@pulumi/pulumi") = require(pulumiPath);
   const resources: Captured[] = [];
+  const secretOutputs = new Map<string, string[]>();
   await pulumi.runtime.setMocks(
     {
       newResource: ({ type, name, inputs }) => {
-        resources.push({ type, name, inputs });
+        const additionalSecretOutputs = secretOutputs.get(`${type}::${name}`) ?? [];
+        resources.push({ type, name, inputs, additionalSecretOutputs });
         return { id: `${name}-id`, state: inputs };
       },
       call: ({ inputs }) => inputs,
@@ -37,6 +40,13 @@ async function main(): Promise<void> {
     stack,
     false,
   );
+  // The mocks see no resource options; the registration request carries the one that decides encryption.
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: unknown) => {
+    secretOutputs.set(`${req.getType()}::${req.getName()}`, req.getAdditionalsecretoutputsList());
+    return register(req, callback);
+  };
   const program = require(programFile);
   const run = typeof program === "function" ? program : program?.default;
   if (typeof run === "function") await run(); // Pulumi runs a program that exports a function
