@@ -399,7 +399,7 @@ export class Lifecycle {
 const stripProvider = ({ __provider: _p, ...rest }: Props) => rest;
 
 function progressLine(r: Reading): string {
-  return `${r.phase || "(no phase yet)"}${r.reason ? ` (${r.reason}${r.message ? `: ${r.message}` : ""})` : ""}`;
+  return `${r.phase || "waiting for the controller to pick it up"}${r.reason ? ` (${r.reason}${r.message ? `: ${r.message}` : ""})` : ""}`;
 }
 
 /** A JSON merge patch for labels, annotations and description; undefined when nothing changed. */
