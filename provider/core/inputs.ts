@@ -101,6 +101,7 @@ export const sharedInputs = {
   adopt: z.boolean({ error: "adopt must be true or false" }).optional(),
   // Set by the Resource classes, not by users: the Pulumi resource name, for auto-naming.
   resourceName: z.string().optional(),
+  ownerId: z.string().optional(),
   // Recorded by check: whether `name` was generated (then replacements create before they delete).
   autoNamed: z.boolean().optional(),
 };
@@ -118,6 +119,7 @@ export type SharedInputs = {
   triggers?: unknown;
   adopt?: boolean;
   resourceName?: string;
+  ownerId?: string;
   autoNamed?: boolean;
 };
 
@@ -152,7 +154,7 @@ export function validate(
   const notAnInput = (path: string) => ({
     property: path,
     reason: `"${path}" is not an input of this resource; the inputs are: ${Object.keys(shape)
-      .filter((k) => k !== "resourceName" && k !== "autoNamed")
+      .filter((k) => k !== "resourceName" && k !== "autoNamed" && k !== "ownerId")
       .join(", ")}`,
   });
   const failures: CheckFailure[] = Object.keys(unknown)

@@ -2,7 +2,7 @@
 // read, update (metadata only) and delete (and wait until gone). Every object this creates is either in
 // Pulumi state (a result or a partial failure carrying its id) or deleted again before the error.
 import { isDeepStrictEqual } from "node:util";
-import { connect, KubeconfigError, type Cluster } from "../kube/cluster";
+import { connect, KubeconfigError, readKubeconfig, type Cluster } from "../kube/cluster";
 import {
   apiVersionOf,
   ClusterError,
@@ -70,14 +70,18 @@ export class Lifecycle {
       if (problems.length) return { failures: problems };
     }
     if (!containsUnknown(news.name)) Object.assign(inputs, chooseName(olds, inputs));
+    const explicit = inputs.kubeconfig !== undefined || inputs.context !== undefined;
     if (
-      inputs.namespace === undefined &&
+      (inputs.namespace === undefined || explicit) &&
       !containsUnknown(inputs.kubeconfig) &&
       !containsUnknown(inputs.context)
     ) {
       try {
-        const cluster = await connect(clusterSettings(inputs as Inputs));
-        inputs.namespace = stackSettings().namespace ?? cluster.namespace;
+        // A kubeconfig or context given as an input is checked here, at preview, even when it is not needed yet.
+        if (inputs.namespace !== undefined) readKubeconfig(clusterSettings(inputs as Inputs));
+        else
+          inputs.namespace =
+            stackSettings().namespace ?? (await connect(clusterSettings(inputs as Inputs))).namespace;
       } catch (e) {
         if (!(e instanceof KubeconfigError)) throw e;
         return {
@@ -96,7 +100,7 @@ export class Lifecycle {
   async diff(_id: string, olds: Props, news: Props) {
     const changed: string[] = [];
     for (const key of Object.keys(this.shape)) {
-      if (key === "resourceName" || key === "autoNamed") continue;
+      if (key === "resourceName" || key === "autoNamed" || key === "ownerId") continue;
       const next = news[key];
       if (key === "namespace" && next === undefined) continue; // not resolvable yet (kubeconfig unknown)
       if (containsUnknown(next) || !isDeepStrictEqual(olds[key] ?? null, next ?? null)) changed.push(key);
@@ -117,13 +121,35 @@ export class Lifecycle {
     const target = await this.target(inputs);
     await this.kind.prepare?.(target.ctx, inputs);
     const manifest = this.manifest(target, inputs);
+    const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
+    const deadline = AbortSignal.timeout(seconds * 1000);
+    const cancel = cancellation();
     let object: KubeObject;
     try {
-      object = await createObject(target.cluster, target.ref, manifest, cancellation());
+      object = await createObject(target.cluster, target.ref, manifest, AbortSignal.any([cancel, deadline]));
       this.say(target.ref, "created");
     } catch (e) {
-      if (!(e instanceof ClusterError && e.status === 409 && e.reason === "AlreadyExists")) throw e;
-      object = await this.adopt(target, inputs, manifest);
+      if (e instanceof ClusterError && e.status === 409 && e.reason === "AlreadyExists") {
+        object = await this.adopt(target, inputs, manifest);
+      } else if (e instanceof ClusterError && e.status >= 400) {
+        throw e;
+      } else {
+        const why = cancel.aborted
+          ? "it was cancelled"
+          : deadline.aborted
+            ? `no answer within ${seconds}s (waitTimeoutSeconds)`
+            : (e as Error).message;
+        const what = `creating ${describe(target.ref)} on ${target.cluster.server} stopped: ${why}`;
+        if (!(e as { sent?: boolean }).sent) {
+          if (e instanceof ClusterError) throw e;
+          throw new Error(`${what}; nothing was sent`);
+        }
+        throw new PartialFailure(
+          `${target.ref.namespace}/${target.ref.name}`,
+          { ...this.outputs(target, inputs, undefined), __provider: inputs.__provider },
+          [`${what}; the cluster may have it, so it is kept in the stack and the next "pulumi up" checks`],
+        );
+      }
     }
     return this.settle(target, inputs, object);
   }
@@ -207,7 +233,8 @@ export class Lifecycle {
     const annotations: Record<string, string> = { ...(inputs.annotations ?? {}) };
     if (inputs.description)
       annotations[this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION] = inputs.description;
-    if (inputs.resourceName) annotations[OWNER_ANNOTATION] = inputs.resourceName;
+    const owner = inputs.ownerId ?? inputs.resourceName;
+    if (owner) annotations[OWNER_ANNOTATION] = owner;
     return {
       apiVersion: apiVersionOf(target.variant.api),
       kind: target.variant.api.kind,
@@ -225,8 +252,8 @@ export class Lifecycle {
   private async adopt(target: Target, inputs: Props, manifest: KubeObject): Promise<KubeObject> {
     const existing = await getObject(target.cluster, target.ref, cancellation());
     if (!existing) return createObject(target.cluster, target.ref, manifest, cancellation());
-    const ours =
-      existing.metadata.annotations?.[OWNER_ANNOTATION] === inputs.resourceName && !!inputs.resourceName;
+    const owner = inputs.ownerId ?? inputs.resourceName;
+    const ours = !!owner && existing.metadata.annotations?.[OWNER_ANNOTATION] === owner;
     const what = describe(target.ref);
     if (!ours && !inputs.adopt) {
       throw new Error(
@@ -262,6 +289,7 @@ export class Lifecycle {
     const id = `${target.ref.namespace}/${target.ref.name}`;
     const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const timeout = AbortSignal.timeout(seconds * 1000);
+    const cancel = cancellation(); // held: cancelAll() replaces the process-wide signal once it aborted
     const decided = new AbortController(); // a deadline passed with no change to the object
     const read = (o: KubeObject) => target.variant.read(o, inputs);
     let last = known;
@@ -288,7 +316,7 @@ export class Lifecycle {
           }
           return undefined;
         },
-        AbortSignal.any([timeout, cancellation(), decided.signal]),
+        AbortSignal.any([timeout, cancel, decided.signal]),
       );
     } catch (e) {
       if (decided.signal.aborted) {
@@ -299,7 +327,7 @@ export class Lifecycle {
           ? `${describe(target.ref)} is still ${reading.phase || "not ready"} after ${seconds}s` +
             `${reading.reason ? ` (${reading.reason}${reading.message ? `: ${reading.message}` : ""})` : ""}; ` +
             `it is kept in the stack and the next "pulumi up" resumes waiting (raise waitTimeoutSeconds to wait longer)`
-          : cancellation().aborted
+          : cancel.aborted
             ? `waiting for ${describe(target.ref)} was cancelled; it is kept in the stack and the next "pulumi up" resumes waiting`
             : `waiting for ${describe(target.ref)} failed: ${(e as Error).message}`;
         throw new PartialFailure(
@@ -340,6 +368,7 @@ export class Lifecycle {
 
   private async untilGone(target: Target, known: KubeObject, seconds: number): Promise<void> {
     const timeout = AbortSignal.timeout(seconds * 1000);
+    const cancel = cancellation(); // held: cancelAll() replaces the process-wide signal once it aborted
     let last = known;
     let shown = "";
     try {
@@ -353,7 +382,7 @@ export class Lifecycle {
           if (line !== shown) this.say(target.ref, (shown = line));
           return undefined;
         },
-        AbortSignal.any([timeout, cancellation()]),
+        AbortSignal.any([timeout, cancel]),
       );
       this.say(target.ref, "deleted");
     } catch (e) {
@@ -366,6 +395,11 @@ export class Lifecycle {
                 `has not finished; check it, or remove them by hand if it is gone`
               : "") +
             ` (raise deleteTimeoutSeconds to wait longer).`,
+        );
+      }
+      if (cancel.aborted) {
+        throw new Error(
+          `deleting ${describe(target.ref)} was cancelled while finalizers ${finalizers.map((f) => `"${f}"`).join(", ") || "(none)"} were present; it stays in the stack and the next "pulumi destroy" resumes waiting`,
         );
       }
       throw e;

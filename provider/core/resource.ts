@@ -38,7 +38,11 @@ export const SHARED_OUTPUTS = [
 ];
 
 export function resourceProps(name: string, args: object, outputs: string[]): Record<string, unknown> {
-  const props: Record<string, unknown> = { ...args, resourceName: name };
+  const props: Record<string, unknown> = {
+    ...args,
+    resourceName: name,
+    ownerId: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+  };
   for (const o of [...SHARED_OUTPUTS, ...outputs]) if (!(o in props)) props[o] = undefined;
   const kubeconfig = (args as SharedArgs).kubeconfig;
   if (kubeconfig !== undefined) props.kubeconfig = pulumi.secret(kubeconfig);

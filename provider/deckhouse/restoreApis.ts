@@ -234,6 +234,20 @@ export async function chooseApi(
     if (await serves(ctx.cluster, probe, ctx.signal)) return kind;
     why.push(`this cluster does not serve ${kind} (${RESTORE_APIS[kind].releases})`);
   }
+  // No Deckhouse kind at all (VirtualMachineSnapshot is served by every release): the module is off.
+  if (
+    !(await serves(
+      ctx.cluster,
+      deckhouseKind("VirtualMachineSnapshot", "virtualmachinesnapshots"),
+      ctx.signal,
+    ))
+  ) {
+    throw new Error(
+      "The cluster does not serve virtualization.deckhouse.io/v1alpha2 (no VirtualMachineOperation or " +
+        'VirtualMachineRestore to restore with): enable the Deckhouse "virtualization" module (or point ' +
+        "kubeconfig/context at a cluster that has it).",
+    );
+  }
   throw new Error(
     `No restore API of this cluster can restore ${placement} with mode ${mode}: ${why.join("; ")}.`,
   );

@@ -42,7 +42,8 @@ export function connect(settings: ClusterSettings): Promise<Cluster> {
   return cluster;
 }
 
-async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
+/** Reads and checks a kubeconfig without contacting anything: a bad one is a KubeconfigError naming what is wrong. */
+export function readKubeconfig(settings: ClusterSettings) {
   const { KubeConfig } = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
   const kc = new KubeConfig();
   const source = settings.kubeconfig !== undefined ? "the kubeconfig input" : describeDefaultSource();
@@ -73,6 +74,11 @@ async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
       `${source} has no cluster for context "${kc.getCurrentContext() || "(none)"}". Set "context" or fix current-context.`,
     );
   }
+  return { kc, current };
+}
+
+async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
+  const { kc, current } = readKubeconfig(settings);
   const server = current.server.replace(/\/+$/, "");
   const context = kc.getContextObject(kc.getCurrentContext());
   const probe: https.RequestOptions = {};

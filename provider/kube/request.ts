@@ -103,6 +103,7 @@ export async function open(
   }
   const lib = url.protocol === "https:" ? https : http;
   if (opts.signal?.aborted) throw opts.signal.reason;
+  let sent = false;
   return new Promise((resolve, reject) => {
     const req = lib.request(
       url,
@@ -111,7 +112,8 @@ export async function open(
     );
     if (opts.signal) abortWith(opts.signal, req);
     req.once("socket", (s) => {
-      if (!s.connecting) return; // a kept-alive socket is connected already
+      if (!s.connecting) return void (sent = true); // a kept-alive socket is connected already
+      s.once(url.protocol === "https:" ? "secureConnect" : "connect", () => (sent = true));
       // A TCP connect that never completes (unroutable address) must not hang a `pulumi up`.
       req.setTimeout(CONNECT_TIMEOUT_MS, () =>
         req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
@@ -119,9 +121,15 @@ export async function open(
       s.once("connect", () => req.setTimeout(0));
     });
     req.on("error", (e: NodeJS.ErrnoException) => {
-      if (opts.signal?.aborted) return reject(opts.signal.reason);
+      if (opts.signal?.aborted)
+        return reject(
+          Object.assign(new Error(String(opts.signal.reason?.message ?? opts.signal.reason)), { sent }),
+        );
       reject(
-        new ApiError(0, e.code ?? "NetworkError", `cannot reach ${cluster.server}: ${e.code ?? e.message}`),
+        Object.assign(
+          new ApiError(0, e.code ?? "NetworkError", `cannot reach ${cluster.server}: ${e.code ?? e.message}`),
+          { sent },
+        ),
       );
     });
     req.end(payload);

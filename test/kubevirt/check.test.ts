@@ -7,7 +7,15 @@ import { virtualDiskSnapshot } from "../../provider/kubevirt/virtualDiskSnapshot
 import { virtualMachineRestore } from "../../provider/kubevirt/virtualMachineRestore";
 import { virtualMachineSnapshot } from "../../provider/kubevirt/virtualMachineSnapshot";
 
-const base = { namespace: "prod", kubeconfig: "unused: the namespace is given, so check never reads it" };
+// Check reads a kubeconfig input (to report a bad one at preview) but never contacts the cluster.
+const kubeconfig = `apiVersion: v1
+kind: Config
+clusters: [{ name: c, cluster: { server: "https://127.0.0.1:1" } }]
+users: [{ name: u, user: { token: t } }]
+contexts: [{ name: ctx, context: { cluster: c, user: u } }]
+current-context: ctx
+`;
+const base = { namespace: "prod", kubeconfig };
 const vms = new Lifecycle(virtualMachineSnapshot);
 const vmr = new Lifecycle(virtualMachineRestore);
 const vds = new Lifecycle(virtualDiskSnapshot);
