@@ -161,8 +161,10 @@ export function validate(
     .filter((k) => !(k in shape))
     .map(notAnInput);
   // Inputs not known yet are left out of validation, so a required one is not reported missing.
-  const knownShape = Object.fromEntries(Object.entries(shape).filter(([k]) => !(k in unknown)));
-  const result = z.strictObject(knownShape).safeParse(known, { reportInput: true });
+  const schema = Object.keys(unknown).length
+    ? z.strictObject(Object.fromEntries(Object.entries(shape).filter(([k]) => !(k in unknown))))
+    : schemaOf(shape);
+  const result = schema.safeParse(known, { reportInput: true });
   if (result.success && !failures.length) {
     return { inputs: { ...dropUndefined(result.data as Record<string, unknown>), ...unknown }, failures: [] };
   }
@@ -175,6 +177,14 @@ export function validate(
     failures.push({ property, reason: reasonOf(issue, property) });
   }
   return { inputs: {}, failures };
+}
+
+// Building a zod schema costs more than using it: one per kind, made on first use.
+const schemas = new WeakMap<z.ZodRawShape, z.ZodObject>();
+function schemaOf(shape: z.ZodRawShape): z.ZodObject {
+  let schema = schemas.get(shape);
+  if (!schema) schemas.set(shape, (schema = z.strictObject(shape)));
+  return schema;
 }
 
 function reasonOf(issue: z.core.$ZodIssue, property: string): string {

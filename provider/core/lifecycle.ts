@@ -193,9 +193,14 @@ export class Lifecycle {
 
   async delete(_id: string, props: Props): Promise<void> {
     const target = await this.target(props);
-    const current = await this.recordOf(target);
-    await this.kind.beforeDelete?.(target.ctx, current, props);
-    if (current) {
+    let exists = true;
+    // Only kinds that decide on the current object read it first; the others go straight to DELETE.
+    if (this.kind.beforeDelete || this.kind.oneShot) {
+      const current = await this.recordOf(target);
+      await this.kind.beforeDelete?.(target.ctx, current, props);
+      exists = current !== undefined;
+    }
+    if (exists) {
       const object = await deleteObject(target.cluster, target.ref, cancellation());
       if (object)
         await this.untilGone(target, object, props.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
@@ -305,7 +310,7 @@ export class Lifecycle {
           last = object;
           const reading = read(object);
           const line = progressLine(reading);
-          if (line !== shown) this.say(target.ref, (shown = line));
+          if (line !== shown && (reading.phase || shown)) this.say(target.ref, (shown = line));
           if (reading.verdict.state !== "waiting") return { object, reading };
           clearTimeout(recheck);
           if (reading.recheckInMs !== undefined) {

@@ -1,0 +1,10 @@
+// One resource of each kind the bench sends through the host; capturing this program under mocks gives the
+// `__provider` text and the inputs a user's program sends for them. The project's own tsconfig.json keeps the
+// repository's path mapping out, so the package resolves by name as once installed: `dist/`, or its sources
+// under the development condition.
+import { deckhouse } from "pulumi-vm-snapshots";
+import { Nothing } from "./nothing";
+
+new deckhouse.VirtualDiskSnapshot("disk", { virtualDiskName: "disk" });
+new deckhouse.VirtualMachineSnapshot("vm", { virtualMachineName: "vm" });
+new Nothing("nothing");

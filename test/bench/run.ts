@@ -1,0 +1,276 @@
+// `npm run bench`: N concurrent snapshot creates then deletes against the emulator, through Pulumi's real
+// dynamic-provider host, beside the host's own floor and the ways users wait today. Progress goes to stderr,
+// the table (Markdown) and the targets to stdout.
+//   node --import tsx test/bench/run.ts [--sizes 1,100,1000] [--kinds VirtualDiskSnapshot,VirtualMachineSnapshot]
+//     [--controllers instant,delayed] [--peers poller,kubectl]
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { connect, disconnectAll, type Cluster } from "../../provider/kube/cluster";
+import { sleep } from "../../provider/kube/request";
+import { startEmulator, type Emulator } from "../emulator";
+import { profile } from "../emulator/kinds/profiles";
+import { packageEnv } from "../examples/packageEnv";
+import {
+  benchKinds,
+  declaredResources,
+  inputsFor,
+  projectDir,
+  recordedSnapshots,
+  type BenchKind,
+} from "./kinds";
+import { runKubectlWait, kubectlOnPath } from "./kubectlWait";
+import { latencyOf, percentile, recordTerminalPhases } from "./latency";
+import type { PeerRun } from "./peer";
+import { runPoller } from "./poller";
+import { recordSimulator, startReplay, type Pace, type Recording } from "./replay";
+import {
+  checkTargets,
+  renderChecks,
+  renderTable,
+  whoLabel,
+  type Measured,
+  type Scenario,
+  type Who,
+} from "./table";
+import { runThroughHost, type HostRun } from "./throughHost";
+
+const namespace = "bench";
+/** "Realistically delayed": each snapshot reaches its terminal phase 1-3 s after it was created. */
+const delayedPace: Pace = { minMs: 1_000, maxMs: 3_000 };
+/** More `kubectl wait` processes at once than this (about 45 MB each) are not started. */
+const kubectlLimit = 100;
+
+interface Options {
+  sizes: number[];
+  kinds: BenchKind[];
+  controllers: Scenario["controller"][];
+  peers: Who[];
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      sizes: { type: "string", default: "1,100,1000" },
+      kinds: { type: "string", default: benchKinds.map((k) => k.name).join(",") },
+      controllers: { type: "string", default: "instant,delayed" },
+      peers: { type: "string", default: "poller,kubectl" },
+    },
+  });
+  const list = (value: string) => value.split(",").filter(Boolean);
+  const oneOf = <T extends string>(option: string, value: string, allowed: readonly T[]): T => {
+    if (!allowed.includes(value as T)) {
+      throw new Error(`--${option}: "${value}" is not one of ${allowed.join(", ")}`);
+    }
+    return value as T;
+  };
+  const sizes = list(values.sizes).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: "${s}" is not a positive whole number`);
+    return n;
+  });
+  const kindNames = benchKinds.map((k) => k.name);
+  return {
+    sizes,
+    kinds: list(values.kinds).map((k) => benchKinds[kindNames.indexOf(oneOf("kinds", k, kindNames))]),
+    controllers: list(values.controllers).map((c) =>
+      oneOf("controllers", c, ["instant", "delayed"] as const),
+    ),
+    peers: list(values.peers).map((p) => oneOf("peers", p, ["poller", "kubectl"] as const)),
+  };
+}
+
+const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** What every run of the bench shares. */
+interface Bench {
+  emulator: Emulator;
+  /** The bench's own connection (the kubectl peer's creates and deletes). */
+  cluster: Cluster;
+  hostEnv: NodeJS.ProcessEnv;
+  declared: Awaited<ReturnType<typeof declaredResources>>;
+  kubectlCache: string;
+  kubectlWarm?: Promise<void>;
+  coldStarts: number[];
+}
+
+async function main() {
+  const options = parseOptions();
+  const loadBefore = os.loadavg();
+  progress("capturing the program's resources under mocks, recording the Deckhouse simulator...");
+  const [declared, recordings] = await Promise.all([declaredResources(), recordSimulator(recordedSnapshots)]);
+  // Watches start from recent versions only; a longer history is heap the bench's collector keeps scanning.
+  const emulator = await startEmulator({
+    types: profile("deckhouse-v1.10"),
+    namespace,
+    historyWindow: 20_000,
+  });
+  const kubectlCache = mkdtempSync(path.join(os.tmpdir(), "bench-kubectl-cache-"));
+  const bench: Bench = {
+    emulator,
+    cluster: await connect({ kubeconfig: emulator.kubeconfig }),
+    // The host finds this package by name, built (dist/), as a project that installed it would.
+    hostEnv: { ...packageEnv(false), KUBECONFIG: emulator.kubeconfigPath },
+    declared,
+    kubectlCache,
+    coldStarts: [],
+  };
+  const rows: Measured[] = [];
+  try {
+    for (const controller of options.controllers) {
+      const replay = startReplay(
+        emulator.store,
+        recordings,
+        controller === "instant" ? "instant" : delayedPace,
+      );
+      try {
+        for (const kind of options.kinds) {
+          for (const count of options.sizes) {
+            const scenario: Scenario = { kind: kind.name, controller, count };
+            for (const who of ["floor", "ours", ...options.peers] as Who[]) {
+              const row = await measure(bench, kind, scenario, who);
+              progress(describe(row));
+              rows.push(row);
+            }
+          }
+        }
+      } finally {
+        replay.stop();
+      }
+    }
+  } finally {
+    await disconnectAll();
+    await emulator.stop();
+    rmSync(kubectlCache, { recursive: true, force: true });
+  }
+  console.log(report(rows, bench, recordings, loadBefore, os.loadavg()));
+}
+
+async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: Who): Promise<Measured> {
+  const { emulator } = bench;
+  const { count } = scenario;
+  if (who === "kubectl" && !kubectlOnPath()) return { scenario, who, skipped: "kubectl is not on PATH" };
+  if (who === "kubectl" && count > kubectlLimit) {
+    return { scenario, who, skipped: `${count} kubectl processes at once (run up to ${kubectlLimit})` };
+  }
+  // A watch of the previous run may still be closing; each run's peak starts from none.
+  for (let i = 0; i < 300 && emulator.requests.openWatches() > 0; i++) await sleep(10);
+  emulator.requests.reset();
+  const terminal = recordTerminalPhases(emulator.store, kind.type);
+  const prefix = `${kind.resourceName}-${scenario.controller}-${count}`;
+  const objects = Array.from({ length: count }, (_, i) => ({
+    name: `${who}-${prefix}-${i}`,
+    spec: kind.spec(i),
+  }));
+  const peer = { kubeconfigPath: emulator.kubeconfigPath, namespace, api: kind.api, objects };
+  try {
+    let run: HostRun | PeerRun;
+    if (who === "floor" || who === "ours") {
+      const declared = bench.declared.get(who === "ours" ? kind.resourceName : "nothing")!;
+      run = await runThroughHost({
+        cwd: projectDir,
+        env: bench.hostEnv,
+        type: declared.type,
+        inputs: (i) => inputsFor(who === "ours" ? kind : undefined, declared, i),
+        count,
+        prefix,
+      });
+      bench.coldStarts.push(run.coldStartMs);
+    } else if (who === "poller") {
+      run = await runPoller(peer);
+    } else {
+      bench.kubectlWarm ??= warmKubectlCache(bench, kind);
+      await bench.kubectlWarm;
+      run = await runKubectlWait({ ...peer, cluster: bench.cluster, cacheDir: bench.kubectlCache });
+    }
+    for (const failure of run.failures.slice(0, 3)) progress(`  failure: ${failure}`);
+    const endedAt = "createdAt" in run ? run.createdAt : run.endedAt;
+    return {
+      scenario,
+      who,
+      createMs: run.createMs,
+      totalMs: run.createMs + run.deleteMs,
+      latency: who === "floor" ? undefined : latencyOf(terminal.at, endedAt),
+      requestsPerObject: emulator.requests.count({ watch: false }) / count,
+      peakWatches: emulator.requests.peakWatches(),
+      peakRssMb: run.peakRssMb,
+      cpuSeconds: run.cpuSeconds,
+      failures: run.failures.length,
+    };
+  } finally {
+    terminal.stop();
+  }
+}
+
+/** kubectl caches discovery for ten minutes; a user's cache is warm, so the bench warms it once (not counted). */
+function warmKubectlCache(bench: Bench, kind: BenchKind): Promise<void> {
+  return new Promise<void>((resolve) =>
+    spawn(
+      "kubectl",
+      [
+        "--kubeconfig",
+        bench.emulator.kubeconfigPath,
+        "--cache-dir",
+        bench.kubectlCache,
+        "get",
+        kind.api.plural,
+      ],
+      { stdio: "ignore" },
+    ).once("close", () => resolve()),
+  );
+}
+
+function describe(row: Measured): string {
+  const { kind, controller, count } = row.scenario;
+  const head = `[${kind} ${controller} N=${count}] ${whoLabel[row.who]}:`;
+  if (row.skipped) return `${head} skipped (${row.skipped})`;
+  const latency = row.latency ? `, latency p99 ${row.latency.p99.toFixed(0)} ms` : "";
+  return (
+    `${head} create ${(row.createMs! / 1000).toFixed(2)} s, total ${(row.totalMs! / 1000).toFixed(2)} s${latency}, ` +
+    `${row.requestsPerObject!.toFixed(2)} requests/object, ${row.peakWatches} watches, ${row.failures} failures`
+  );
+}
+
+function report(
+  rows: Measured[],
+  bench: Bench,
+  recordings: Recording[],
+  loadBefore: number[],
+  loadAfter: number[],
+): string {
+  const cpus = os.cpus();
+  const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" ");
+  const cold = [...bench.coldStarts].sort((a, b) => a - b);
+  const sizes = [...bench.declared.entries()].map(
+    ([name, d]) => `${d.type.split(":").pop()} (${name}) ${d.providerBytes} bytes`,
+  );
+  const phases = (r: Recording) =>
+    r.create.map((s) => ("status" in s ? s.status.phase : "finalizer")).join(" → ");
+  return [
+    `Machine: ${cpus.length} × ${cpus[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ` +
+      `Node ${process.version}, load average ${load(loadBefore)} before and ${load(loadAfter)} after the run.`,
+    "",
+    renderTable(rows),
+    "",
+    "Targets (issue #11):",
+    renderChecks(checkTargets(rows)),
+    "",
+    `Serialized provider (\`__provider\`, stored twice per resource): ${sizes.join(", ")}.`,
+    cold.length
+      ? `Host cold start (spawn until it printed its port), ${cold.length} hosts: median ` +
+        `${percentile(cold, 50).toFixed(0)} ms, min ${cold[0].toFixed(0)} ms, max ${cold.at(-1)!.toFixed(0)} ms.`
+      : "",
+    "Controller: each snapshot gets the writes the Deckhouse simulator made for a consistent snapshot of a running " +
+      "VM with one disk (recorded at start: " +
+      recordings.map((r) => `${r.type.kind} ${phases(r)}`).join("; ") +
+      "), instant or spread evenly until the terminal phase 1-3 s after creation; deletes are finished at once. " +
+      "Each snapshot is of its own VM (or disk), one namespace.",
+  ].join("\n");
+}
+
+main().catch((e: Error) => {
+  console.error(e.stack ?? e.message);
+  process.exit(1);
+});
