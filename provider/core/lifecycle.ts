@@ -298,7 +298,7 @@ export class Lifecycle {
     const decided = new AbortController(); // a deadline passed with no change to the object
     const read = (o: KubeObject) => target.variant.read(o, inputs);
     let last = known;
-    let shown = "";
+    let shownStep: string | undefined;
     let recheck: NodeJS.Timeout | undefined;
     let outcome: { object?: KubeObject; reading?: Reading };
     try {
@@ -309,8 +309,12 @@ export class Lifecycle {
           if (!object) return {};
           last = object;
           const reading = read(object);
-          const line = progressLine(reading);
-          if (line !== shown && (reading.phase || shown)) this.say(target.ref, (shown = line));
+          // A line when the phase or the controller's reason changes; a message that only counts up does not.
+          const step = `${reading.phase}|${reading.reason}`;
+          if (step !== (shownStep ?? "|")) {
+            shownStep = step;
+            this.say(target.ref, progressLine(reading));
+          }
           if (reading.verdict.state !== "waiting") return { object, reading };
           clearTimeout(recheck);
           if (reading.recheckInMs !== undefined) {

@@ -1,5 +1,11 @@
 // What every Resource class shares: the inputs' Pulumi types and how props and options are assembled.
-import * as pulumi from "@pulumi/pulumi";
+// Subpaths, not the package index: the index also loads the Automation API, which costs the
+// dynamic-provider host (which loads this file through the runtime) most of a second of CPU.
+import type * as pulumi from "@pulumi/pulumi";
+import { Resource as DynamicResource } from "@pulumi/pulumi/dynamic";
+import { getProject, getStack } from "@pulumi/pulumi/metadata";
+import { secret } from "@pulumi/pulumi/output";
+import { mergeOptions } from "@pulumi/pulumi/resource";
 import { dynamicProvider } from "./dynamic";
 
 /** Inputs every snapshot and restore resource accepts. */
@@ -41,18 +47,18 @@ export function resourceProps(name: string, args: object, outputs: string[]): Re
   const props: Record<string, unknown> = {
     ...args,
     resourceName: name,
-    ownerId: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+    ownerId: `${getProject()}/${getStack()}/${name}`,
   };
   for (const o of [...SHARED_OUTPUTS, ...outputs]) if (!(o in props)) props[o] = undefined;
   const kubeconfig = (args as SharedArgs).kubeconfig;
-  if (kubeconfig !== undefined) props.kubeconfig = pulumi.secret(kubeconfig);
+  if (kubeconfig !== undefined) props.kubeconfig = secret(kubeconfig);
   return props;
 }
 
 export function resourceOptions(
   opts: pulumi.CustomResourceOptions | undefined,
 ): pulumi.CustomResourceOptions {
-  return pulumi.mergeOptions(opts, { additionalSecretOutputs: ["kubeconfig"] });
+  return mergeOptions(opts, { additionalSecretOutputs: ["kubeconfig"] });
 }
 
 /** The type token module of each platform's resources. */
@@ -68,7 +74,7 @@ function providerOf(kindId: string): pulumi.dynamic.ResourceProvider {
 }
 
 /** The outputs every resource has; each kind's class declares its own beside them. */
-export abstract class PlatformResource extends pulumi.dynamic.Resource {
+export abstract class PlatformResource extends DynamicResource {
   /** The object's name in the cluster. */
   declare readonly name: pulumi.Output<string>;
   declare readonly namespace: pulumi.Output<string>;

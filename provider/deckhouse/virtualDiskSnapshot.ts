@@ -1,5 +1,5 @@
 // deckhouse.VirtualDiskSnapshot: a snapshot of one VirtualDisk, usable as a new disk's dataSource.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { objectName } from "../core/inputs";
 import type { KindDescription } from "../core/kind";

@@ -1,7 +1,7 @@
 // deckhouse.VirtualMachineRestore: "restore VM snapshot S", in place or into new names, on every Deckhouse
 // virtualization release. The API is chosen per cluster (restoreApis.ts) and recorded, so later runs read the
 // same object; the restore runs once, and a record the platform garbage-collects keeps its outcome.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import {
   DEFAULT_DELETE_TIMEOUT_SECONDS,

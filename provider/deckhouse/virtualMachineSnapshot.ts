@@ -1,5 +1,5 @@
 // deckhouse.VirtualMachineSnapshot: a snapshot of a VM's configuration and all its disks.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { objectName } from "../core/inputs";
 import type { KindDescription } from "../core/kind";

@@ -83,6 +83,10 @@ async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
   const context = kc.getContextObject(kc.getCurrentContext());
   const probe: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(probe);
+  // Exec plugins and auth providers hand out tokens that expire: ask again per request. Anything else
+  // (a token, a certificate, basic auth) is fixed, and asking builds a TLS agent each time.
+  const user = kc.getCurrentUser();
+  const refreshes = !!(user?.exec || user?.authProvider);
   const secure = server.startsWith("https:");
   const agentOptions = {
     keepAlive: true,
@@ -100,6 +104,7 @@ async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
     contextName: kc.getCurrentContext(),
     agent,
     async requestOptions() {
+      if (!refreshes) return { headers: probe.headers, auth: probe.auth, agent };
       const opts: https.RequestOptions = {};
       await kc.applyToHTTPSOptions(opts);
       return { headers: opts.headers, auth: opts.auth, agent };

@@ -1,6 +1,6 @@
 // kubevirt.VirtualDiskSnapshot: KubeVirt has no disk-snapshot kind, so a disk snapshot is a CSI
 // snapshot.storage.k8s.io/v1 VolumeSnapshot of the disk's claim (a DataVolume's claim has its name).
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_WAIT_TIMEOUT_SECONDS, objectName, type CheckFailure } from "../core/inputs";
 import type { KindContext, KindDescription, Reading } from "../core/kind";

@@ -1,6 +1,6 @@
 // kubevirt.VirtualMachineRestore: restores a VirtualMachineSnapshot onto its VM, or into a new VM.
 // A one-shot operation: once complete, KubeVirt may garbage-collect it with its VM, and the outcome stays.
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { DEFAULT_DELETE_TIMEOUT_SECONDS, DEFAULT_WAIT_TIMEOUT_SECONDS, objectName } from "../core/inputs";
 import type { KindContext, KindDescription, Reading } from "../core/kind";

@@ -1,5 +1,5 @@
 // kubevirt.VirtualMachineSnapshot: a snapshot of a KubeVirt VM's spec and disks (snapshot.kubevirt.io).
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { objectName } from "../core/inputs";
 import type { KindDescription, Reading } from "../core/kind";

@@ -90,7 +90,8 @@ export async function runProgram(
         return { seq, error: e.message };
       },
     );
-    answers.push(answer.then((a) => void (child.connected && child.send(a))));
+    // The program may be gone by the time an answer is ready (Ctrl-C): that is no error of the run.
+    answers.push(answer.then((a) => void (child.connected && child.send(a, () => undefined))));
   });
   const timeoutMs = options.timeoutMs ?? 300_000;
   const kill = () => signal(child, "SIGKILL", false);
