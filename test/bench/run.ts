@@ -254,7 +254,7 @@ function report(
     "",
     renderTable(rows),
     "",
-    "Targets (issue #11):",
+    "Targets:",
     renderChecks(checkTargets(rows)),
     "",
     `Serialized provider (\`__provider\`, stored twice per resource): ${sizes.join(", ")}.`,
