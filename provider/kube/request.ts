@@ -164,6 +164,11 @@ function abortWith(signal: AbortSignal, req: http.ClientRequest): void {
 
 async function once<T>(cluster: Cluster, opts: RequestOptions): Promise<T> {
   const { res } = await open(cluster, opts);
+  return readAnswer<T>(cluster, res);
+}
+
+/** Reads an answer to its end: the parsed body of a success, or an ApiError with the server's Status. */
+export async function readAnswer<T>(cluster: Cluster, res: http.IncomingMessage): Promise<T> {
   const text = await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
     res.on("data", (c: Buffer) => chunks.push(c));

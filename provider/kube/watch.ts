@@ -12,7 +12,7 @@ import {
   type ApiKind,
   type KubeObject,
 } from "./objects";
-import { ApiError, open, retryDelayMs } from "./request";
+import { ApiError, open, readAnswer, retryDelayMs } from "./request";
 
 /** What happened to a watch, named so progress lines and errors can say exactly that. */
 export type WatchOutcome =
@@ -214,20 +214,11 @@ class CollectionWatch {
     }
     this.connecting = false;
     if (res.statusCode !== 200) {
-      const body = await readAll(res);
-      this.req = undefined;
-      let status: any = {};
-      try {
-        status = JSON.parse(body);
-      } catch {
-        // not a Status body
-      }
-      const err = new ApiError(
-        res.statusCode ?? 0,
-        status.reason ?? "Error",
-        status.message ?? body.slice(0, 200),
-        status,
+      const err = await readAnswer(this.cluster, res).then(
+        () => new ApiError(res.statusCode ?? 0, "UnexpectedAnswer", "the watch was not opened"),
+        (e: ApiError) => e,
       );
+      this.req = undefined;
       if (res.statusCode === 410) return this.relist();
       if (res.statusCode === 401 || res.statusCode === 403 || res.statusCode === 404) return this.fail(err);
       return this.retry("refused", `HTTP ${res.statusCode} ${err.reason}: ${err.serverMessage}`);
@@ -353,14 +344,4 @@ class CollectionWatch {
     this.sessionStart = undefined;
     watches.delete(this.key);
   }
-}
-
-function readAll(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let s = "";
-    res.setEncoding("utf8");
-    res.on("data", (c: string) => (s += c));
-    res.on("end", () => resolve(s));
-    res.on("error", () => resolve(s));
-  });
 }
