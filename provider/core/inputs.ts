@@ -123,6 +123,9 @@ export type SharedInputs = {
   autoNamed?: boolean;
 };
 
+/** Inputs the Resource classes and check set, never the user: not listed to users, never a change. */
+export const INTERNAL_INPUTS = ["resourceName", "ownerId", "autoNamed"];
+
 /** Inputs whose change means a new object (besides the kind's own spec inputs); all others change in place. */
 export const IDENTITY_INPUTS = ["name", "namespace", "triggers"];
 
@@ -154,7 +157,7 @@ export function validate(
   const notAnInput = (path: string) => ({
     property: path,
     reason: `"${path}" is not an input of this resource; the inputs are: ${Object.keys(shape)
-      .filter((k) => k !== "resourceName" && k !== "autoNamed" && k !== "ownerId")
+      .filter((k) => !INTERNAL_INPUTS.includes(k))
       .join(", ")}`,
   });
   const failures: CheckFailure[] = Object.keys(unknown)

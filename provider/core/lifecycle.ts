@@ -23,6 +23,7 @@ import {
   DEFAULT_DELETE_TIMEOUT_SECONDS,
   DEFAULT_WAIT_TIMEOUT_SECONDS,
   IDENTITY_INPUTS,
+  INTERNAL_INPUTS,
   sharedInputs,
   validate,
   type CheckFailure,
@@ -100,7 +101,7 @@ export class Lifecycle {
   async diff(_id: string, olds: Props, news: Props) {
     const changed: string[] = [];
     for (const key of Object.keys(this.shape)) {
-      if (key === "resourceName" || key === "autoNamed" || key === "ownerId") continue;
+      if (INTERNAL_INPUTS.includes(key)) continue;
       const next = news[key];
       if (key === "namespace" && next === undefined) continue; // not resolvable yet (kubeconfig unknown)
       if (containsUnknown(next) || !isDeepStrictEqual(olds[key] ?? null, next ?? null)) changed.push(key);
@@ -144,11 +145,9 @@ export class Lifecycle {
           if (e instanceof ClusterError) throw e;
           throw new Error(`${what}; nothing was sent`);
         }
-        throw new PartialFailure(
-          `${target.ref.namespace}/${target.ref.name}`,
-          { ...this.outputs(target, inputs, undefined), __provider: inputs.__provider },
-          [`${what}; the cluster may have it, so it is kept in the stack and the next "pulumi up" checks`],
-        );
+        throw this.kept(target, inputs, undefined, [
+          `${what}; the cluster may have it, so it is kept in the stack and the next "pulumi up" checks`,
+        ]);
       }
     }
     return this.settle(target, inputs, object);
@@ -172,12 +171,8 @@ export class Lifecycle {
 
   async update(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
     const target = await this.target({ ...this.observedOf(olds), ...news });
-    const patch = metadataPatch(
-      olds,
-      news,
-      this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION,
-    );
-    let object = await getObject(target.cluster, target.ref, cancellation());
+    const patch = metadataPatch(olds, news, this.descriptionKey);
+    let object = await this.recordOf(target);
     if (!object) {
       // A one-shot operation never runs again by itself; keep its outcome with the new inputs.
       if (this.kind.oneShot && olds.phase)
@@ -228,7 +223,7 @@ export class Lifecycle {
       cluster,
       namespace,
       signal: cancellation(),
-      say: (line) => console.log(`${this.kind.id} ${namespace}/${props.name}: ${line}`),
+      say: (line) => this.say({ namespace, name: props.name }, line),
     };
     const variant = this.kind.variant ? await this.kind.variant(ctx, props) : this.kind;
     return { cluster, ctx, variant, ref: { api: variant.api, namespace, name: props.name } };
@@ -236,8 +231,7 @@ export class Lifecycle {
 
   private manifest(target: Target, inputs: Props): KubeObject {
     const annotations: Record<string, string> = { ...(inputs.annotations ?? {}) };
-    if (inputs.description)
-      annotations[this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION] = inputs.description;
+    if (inputs.description) annotations[this.descriptionKey] = inputs.description;
     const owner = inputs.ownerId ?? inputs.resourceName;
     if (owner) annotations[OWNER_ANNOTATION] = owner;
     return {
@@ -291,7 +285,6 @@ export class Lifecycle {
     inputs: Props,
     known: KubeObject,
   ): Promise<{ id: string; outs: Props }> {
-    const id = `${target.ref.namespace}/${target.ref.name}`;
     const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const timeout = AbortSignal.timeout(seconds * 1000);
     const cancel = cancellation(); // held: cancelAll() replaces the process-wide signal once it aborted
@@ -339,11 +332,7 @@ export class Lifecycle {
           : cancel.aborted
             ? `waiting for ${describe(target.ref)} was cancelled; it is kept in the stack and the next "pulumi up" resumes waiting`
             : `waiting for ${describe(target.ref)} failed: ${(e as Error).message}`;
-        throw new PartialFailure(
-          id,
-          { ...this.outputs(target, inputs, last), __provider: inputs.__provider },
-          [reason],
-        );
+        throw this.kept(target, inputs, last, [reason]);
       }
     } finally {
       clearTimeout(recheck);
@@ -361,18 +350,14 @@ export class Lifecycle {
         if (left)
           await this.untilGone(target, left, inputs.deleteTimeoutSeconds ?? DEFAULT_DELETE_TIMEOUT_SECONDS);
       } catch (e) {
-        throw new PartialFailure(
-          id,
-          { ...this.outputs(target, inputs, outcome.object), __provider: inputs.__provider },
-          [
-            failure,
-            `the failed object could not be deleted (${(e as Error).message}); it is kept in the stack`,
-          ],
-        );
+        throw this.kept(target, inputs, outcome.object, [
+          failure,
+          `the failed object could not be deleted (${(e as Error).message}); it is kept in the stack`,
+        ]);
       }
       throw new Error(`${failure} (the failed object was deleted; fix the cause and run "pulumi up" again)`);
     }
-    return { id, outs: this.outputs(target, inputs, outcome.object) };
+    return { id: idOf(target.ref), outs: this.outputs(target, inputs, outcome.object) };
   }
 
   private async untilGone(target: Target, known: KubeObject, seconds: number): Promise<void> {
@@ -429,15 +414,31 @@ export class Lifecycle {
     return JSON.parse(JSON.stringify({ ...stripProvider(inputs), ...observed }));
   }
 
+  /** A partial failure: the engine keeps the object in state with these outputs (and the provider text). */
+  private kept(target: Target, inputs: Props, object: KubeObject | undefined, reasons: string[]) {
+    return new PartialFailure(
+      idOf(target.ref),
+      { ...this.outputs(target, inputs, object), __provider: inputs.__provider },
+      reasons,
+    );
+  }
+
+  private get descriptionKey(): string {
+    return this.kind.descriptionAnnotation ?? DEFAULT_DESCRIPTION_ANNOTATION;
+  }
+
   /** What the cluster said last time (outputs that are not inputs): a kept outcome, or what picked a variant. */
   private observedOf(olds: Props): Props {
     return Object.fromEntries(Object.entries(olds).filter(([k]) => !(k in this.shape) && k !== "__provider"));
   }
 
-  private say(ref: ObjectRef, what: string) {
+  private say(ref: Pick<ObjectRef, "namespace" | "name">, what: string) {
     console.log(`${this.kind.id} ${ref.namespace}/${ref.name}: ${what}`);
   }
 }
+
+/** The resource id Pulumi stores: namespace/name. */
+const idOf = (ref: ObjectRef) => `${ref.namespace}/${ref.name}`;
 
 const stripProvider = ({ __provider: _p, ...rest }: Props) => rest;
 
