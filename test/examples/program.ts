@@ -1,12 +1,10 @@
 // Runs a Pulumi program the way `pulumi up` does, minus the CLI: the program runs in a child process and each
 // resource it registers is handed to `register`, whose answer (the real outputs) flows into the resources
 // that depend on it. Registrations arrive as their inputs resolve, so dependencies come first.
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import { killOnExit, signal } from "../host/processes";
-import { repoNode, withRepoPath } from "../host/repo";
+import { spawnUnderMocks } from "../host/capture";
 import type { Answer, ChildMessage } from "./program-child";
 
 export interface Registration {
@@ -49,24 +47,12 @@ export async function runProgram(
 ): Promise<void> {
   const program = path.resolve(options.cwd, programFile);
   if (!fs.existsSync(program)) throw new Error(`Pulumi program ${program} does not exist`);
-  const args = [
-    ...preloadPulumi(program),
-    "--import",
-    pathToFileURL(require.resolve("tsx")).href,
-    ...(options.fromSources ? ["--conditions=development"] : []),
-    path.join(__dirname, "program-child.ts"),
-    program,
-    options.project,
-    options.stack,
-  ];
-  const child = spawn(repoNode, args, {
+  const child = spawnUnderMocks(path.join(__dirname, "program-child.ts"), program, {
     cwd: options.cwd,
-    env: withRepoPath({
-      ...process.env,
-      ...options.env,
-      PULUMI_CONFIG: JSON.stringify(options.config ?? {}),
-    }),
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    env: { ...options.env, PULUMI_CONFIG: JSON.stringify(options.config ?? {}) },
+    development: options.fromSources,
+    project: options.project,
+    stack: options.stack,
   });
   const forget = killOnExit(child, false);
   const output: string[] = [];
@@ -114,13 +100,4 @@ export async function runProgram(
     );
   }
   if (failures.length) throw new ProgramFailed(failures);
-}
-
-/** @pulumi/pulumi loads in half the time before tsx's hooks are in place; the program then gets that copy. */
-function preloadPulumi(program: string): string[] {
-  try {
-    return ["--require", require.resolve("@pulumi/pulumi", { paths: [path.dirname(program)] })];
-  } catch {
-    return []; // the program will say what is missing
-  }
 }

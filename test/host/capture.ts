@@ -1,6 +1,6 @@
 // Runs a Pulumi program under mocks in a child process and returns what each resource registered, including
 // the serialized `__provider` text a dynamic resource class produced.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -38,20 +38,12 @@ export async function captureResources(
   const program = path.resolve(options.cwd, programFile);
   if (!fs.existsSync(program)) throw new Error(`Pulumi program ${program} does not exist`);
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const args = [
-    ...preloadPulumi(program),
-    "--import",
-    pathToFileURL(require.resolve("tsx")).href,
-    ...(options.development ? ["--conditions=development"] : []),
-    path.join(__dirname, "run-under-mocks.ts"),
-    program,
-    options.project ?? projectName(options.cwd),
-    options.stack ?? "test",
-  ];
-  const child = spawn(repoNode, args, {
+  const child = spawnUnderMocks(path.join(__dirname, "run-under-mocks.ts"), program, {
     cwd: options.cwd,
-    env: withRepoPath({ ...process.env, ...options.env }),
-    stdio: ["ignore", "pipe", "pipe", "ipc"],
+    env: options.env,
+    development: options.development,
+    project: options.project ?? projectName(options.cwd),
+    stack: options.stack ?? "test",
   });
   const forget = killOnExit(child, false);
   const output: string[] = [];
@@ -78,6 +70,32 @@ export async function captureResources(
     throw new Error(`Pulumi program ${program} did not finish under mocks within ${timeoutMs} ms${tail}`);
   }
   throw new Error(`Pulumi program ${program} exited (${code}) under mocks without a result${tail}`);
+}
+
+/**
+ * Starts `entry`, a script that runs a Pulumi program under mocks, in a child process with the project's
+ * Node and an IPC channel; TypeScript programs run through tsx, with the development condition when asked.
+ */
+export function spawnUnderMocks(
+  entry: string,
+  program: string,
+  o: { cwd: string; env?: NodeJS.ProcessEnv; development?: boolean; project: string; stack: string },
+): ChildProcess {
+  const args = [
+    ...preloadPulumi(program),
+    "--import",
+    pathToFileURL(require.resolve("tsx")).href,
+    ...(o.development ? ["--conditions=development"] : []),
+    entry,
+    program,
+    o.project,
+    o.stack,
+  ];
+  return spawn(repoNode, args, {
+    cwd: o.cwd,
+    env: withRepoPath({ ...process.env, ...o.env }),
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
 }
 
 /** @pulumi/pulumi loads in half the time before tsx's hooks are in place; the program then gets that copy. */
