@@ -4,10 +4,9 @@ import assert from "node:assert/strict";
 import type { Lifecycle } from "../../provider/core/lifecycle";
 import { connect, disconnectAll } from "../../provider/kube/cluster";
 import { forgetDiscovery } from "../../provider/kube/objects";
-import { startEmulator, type Emulator } from "../emulator";
-import { profile } from "../emulator/kinds/profiles";
+import type { Emulator } from "../emulator";
 import type { ObjectStore } from "../emulator/store";
-import { startKubeVirtController, type KubeVirtControllerOptions } from "../simulators/kubevirt";
+import { startSimulatedPlatform, type SimulatedPlatformOptions } from "../fixtures/cluster";
 
 export interface KubeVirtCluster {
   kubeconfig: string;
@@ -18,7 +17,10 @@ export interface KubeVirtCluster {
   stop(): Promise<void>;
 }
 
-export interface KubeVirtClusterOptions extends Omit<KubeVirtControllerOptions, "onError"> {
+export interface KubeVirtClusterOptions extends Pick<
+  SimulatedPlatformOptions,
+  "phaseDelayMs" | "targetGracePeriodMs"
+> {
   /** Serve snapshot.kubevirt.io only as v1alpha1, as KubeVirt before v1.3.0 does. */
   v1alpha1Only?: boolean;
 }
@@ -26,13 +28,14 @@ export interface KubeVirtClusterOptions extends Omit<KubeVirtControllerOptions, 
 export const namespace = "vms";
 
 export async function kubevirtCluster(opts: KubeVirtClusterOptions = {}): Promise<KubeVirtCluster> {
-  const emulator = await startEmulator({ types: [] });
-  for (const kind of profile("kubevirt", emulator.store)) {
-    if (opts.v1alpha1Only && kind.group === "snapshot.kubevirt.io" && kind.version === "v1beta1") continue;
-    emulator.serve(kind);
-  }
   const errors: unknown[] = [];
-  const controller = startKubeVirtController(emulator.store, { ...opts, onError: (e) => errors.push(e) });
+  const { emulator, controller } = await startSimulatedPlatform("kubevirt", {
+    phaseDelayMs: opts.phaseDelayMs,
+    targetGracePeriodMs: opts.targetGracePeriodMs,
+    onError: (e) => errors.push(e),
+    serves: (kind) =>
+      !(opts.v1alpha1Only && kind.group === "snapshot.kubevirt.io" && kind.version === "v1beta1"),
+  });
   await connect({ kubeconfig: emulator.kubeconfig }); // loads the Kubernetes client once, outside the tests' time
   return {
     kubeconfig: emulator.kubeconfig,
