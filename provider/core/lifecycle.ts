@@ -17,6 +17,7 @@ import {
 import { observe } from "../kube/watch";
 import { clusterSettings, stackSettings } from "./config";
 import { cancellation } from "./cancellation";
+import { flushProgress, say } from "./progress";
 import {
   chooseName,
   containsUnknown,
@@ -118,7 +119,24 @@ export class Lifecycle {
     };
   }
 
-  async create(inputs: Props): Promise<{ id: string; outs: Props }> {
+  // What the engine calls: each returns once its progress lines are out.
+  create(inputs: Props): Promise<{ id: string; outs: Props }> {
+    return this.createAndWait(inputs).finally(flushProgress);
+  }
+
+  read(id: string, props: Props): Promise<{ id?: string; props?: Props }> {
+    return this.readObject(id, props).finally(flushProgress);
+  }
+
+  update(id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
+    return this.updateObject(id, olds, news).finally(flushProgress);
+  }
+
+  delete(id: string, props: Props): Promise<void> {
+    return this.deleteAndWait(id, props).finally(flushProgress);
+  }
+
+  private async createAndWait(inputs: Props): Promise<{ id: string; outs: Props }> {
     const target = await this.target(inputs);
     await this.kind.prepare?.(target.ctx, inputs);
     const manifest = this.manifest(target, inputs);
@@ -153,7 +171,7 @@ export class Lifecycle {
     return this.settle(target, inputs, object);
   }
 
-  async read(id: string, props: Props): Promise<{ id?: string; props?: Props }> {
+  private async readObject(id: string, props: Props): Promise<{ id?: string; props?: Props }> {
     const target = await this.target(props);
     const object = await this.recordOf(target);
     if (!object) {
@@ -169,7 +187,7 @@ export class Lifecycle {
     return { id, props: this.outputs(target, props, object) };
   }
 
-  async update(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
+  private async updateObject(_id: string, olds: Props, news: Props): Promise<{ outs: Props }> {
     const target = await this.target({ ...this.observedOf(olds), ...news });
     const patch = metadataPatch(olds, news, this.descriptionKey);
     let object = await this.recordOf(target);
@@ -178,7 +196,7 @@ export class Lifecycle {
       if (this.kind.oneShot && olds.phase)
         return { outs: { ...stripProvider(olds), ...stripProvider(news), ...this.observedOf(olds) } };
       // Deleted outside Pulumi (or a failed attempt was cleaned up): declare it again.
-      const { outs } = await this.create(news);
+      const { outs } = await this.createAndWait(news);
       return { outs };
     }
     if (patch) object = await patchObject(target.cluster, target.ref, patch, cancellation());
@@ -186,7 +204,7 @@ export class Lifecycle {
     return { outs };
   }
 
-  async delete(_id: string, props: Props): Promise<void> {
+  private async deleteAndWait(_id: string, props: Props): Promise<void> {
     const target = await this.target(props);
     let exists = true;
     // Only kinds that decide on the current object read it first; the others go straight to DELETE.
@@ -433,7 +451,7 @@ export class Lifecycle {
   }
 
   private say(ref: Pick<ObjectRef, "namespace" | "name">, what: string) {
-    console.log(`${this.kind.id} ${ref.namespace}/${ref.name}: ${what}`);
+    say(`${this.kind.id} ${ref.namespace}/${ref.name}: ${what}`);
   }
 }
 

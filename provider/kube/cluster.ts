@@ -1,8 +1,12 @@
 // Cluster access: one kubeconfig resolver for every resource. A Cluster is cached per process by a
 // key that holds no secret, so all resources of one `pulumi up` share connections and watches.
 import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Cluster as KubeconfigCluster, Context, User } from "@kubernetes/client-node";
 
 export interface ClusterSettings {
   /** Kubeconfig text; without it KUBECONFIG, ~/.kube/config or the in-cluster service account. */
@@ -24,6 +28,17 @@ export interface Cluster {
 
 export class KubeconfigError extends Error {}
 
+/** What the provider needs of a kubeconfig: client-node's KubeConfig, or the same read of a plain one. */
+interface Kubeconfig {
+  getContexts(): Context[];
+  getContextObject(name: string): Context | null;
+  getCurrentContext(): string;
+  setCurrentContext(name: string): void;
+  getCurrentCluster(): KubeconfigCluster | null;
+  getCurrentUser(): User | null;
+  applyToHTTPSOptions(opts: https.RequestOptions): Promise<void>;
+}
+
 const clusters = new Map<string, Promise<Cluster>>();
 
 export function connect(settings: ClusterSettings): Promise<Cluster> {
@@ -44,14 +59,12 @@ export function connect(settings: ClusterSettings): Promise<Cluster> {
 
 /** Reads and checks a kubeconfig without contacting anything: a bad one is a KubeconfigError naming what is wrong. */
 export function readKubeconfig(settings: ClusterSettings) {
-  const { KubeConfig } = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
-  const kc = new KubeConfig();
   const source = settings.kubeconfig !== undefined ? "the kubeconfig input" : describeDefaultSource();
+  let kc: Kubeconfig;
   try {
-    if (settings.kubeconfig !== undefined) kc.loadFromString(settings.kubeconfig);
-    else kc.loadFromDefault();
+    kc = loadKubeconfig(settings);
   } catch (e) {
-    // client-node's parse errors may quote the document; keep only the first line, never the content.
+    // Parse errors may quote the document; keep only the first line, never the content.
     const first = String((e as Error).message ?? e)
       .split("\n")[0]
       .slice(0, 200);
@@ -77,6 +90,117 @@ export function readKubeconfig(settings: ClusterSettings) {
   return { kc, current };
 }
 
+/**
+ * A kubeconfig with fixed credentials (a token, a client certificate) is read with client-node's own entry
+ * parsers, which load in milliseconds. The whole client costs half a second of CPU to load, paid only when
+ * the kubeconfig needs it: exec plugins and auth providers, the in-cluster account, several KUBECONFIG files.
+ */
+function loadKubeconfig(settings: ClusterSettings): Kubeconfig {
+  const file = settings.kubeconfig === undefined ? defaultKubeconfigFile() : undefined;
+  const text = settings.kubeconfig ?? (file !== undefined ? readFileSync(file, "utf8") : undefined);
+  if (text !== undefined) {
+    const plain = PlainKubeconfig.parse(text, file && path.dirname(file));
+    if (!plain.needsClient(settings.context)) return plain;
+  }
+  const { KubeConfig } = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
+  const kc = new KubeConfig();
+  if (settings.kubeconfig !== undefined) kc.loadFromString(settings.kubeconfig);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** The file the default lookup reads when it is exactly one (client-node merges several). */
+function defaultKubeconfigFile(): string | undefined {
+  const named = process.env.KUBECONFIG;
+  if (named) {
+    const files = named.split(path.delimiter).filter(Boolean);
+    return files.length === 1 ? files[0] : undefined;
+  }
+  if (process.platform === "win32") return undefined; // client-node also asks WSL
+  const home = path.join(os.homedir(), ".kube", "config");
+  return existsSync(home) ? home : undefined;
+}
+
+type ConfigTypes = typeof import("@kubernetes/client-node/dist/config_types.js");
+
+/** A kubeconfig document read as client-node reads it, for the credentials that need none of its machinery. */
+class PlainKubeconfig implements Kubeconfig {
+  private constructor(
+    private readonly clusters: KubeconfigCluster[],
+    private readonly contexts: Context[],
+    private readonly users: User[],
+    private currentContext: string,
+  ) {}
+
+  static parse(text: string, dir: string | undefined): PlainKubeconfig {
+    const yaml = require("js-yaml") as typeof import("js-yaml");
+    const entries = require("@kubernetes/client-node/dist/config_types.js") as ConfigTypes;
+    const doc = yaml.load(text) as Record<string, unknown> | null;
+    if (!doc || typeof doc !== "object") throw new Error("it is not a YAML mapping");
+    const clusters = entries.newClusters(doc.clusters);
+    const users = entries.newUsers(doc.users);
+    // Relative file names in a kubeconfig file are relative to that file, as kubectl reads them.
+    const absolute = (file: string | undefined) => (dir && file ? path.resolve(dir, file) : file);
+    for (const c of clusters) c.caFile = absolute(c.caFile);
+    for (const u of users) Object.assign(u, { certFile: absolute(u.certFile), keyFile: absolute(u.keyFile) });
+    return new PlainKubeconfig(
+      clusters,
+      entries.newContexts(doc.contexts),
+      users,
+      String(doc["current-context"] ?? ""),
+    );
+  }
+
+  /** Whether the user of `context` (or the current one) gets short-lived credentials from a plug-in. */
+  needsClient(context: string | undefined): boolean {
+    const ctx = this.getContextObject(context || this.currentContext);
+    const user = this.users.find((u) => u.name === ctx?.user);
+    return !!(user?.exec || user?.authProvider);
+  }
+
+  getContexts() {
+    return this.contexts;
+  }
+  getContextObject(name: string) {
+    return this.contexts.find((c) => c.name === name) ?? null;
+  }
+  getCurrentContext() {
+    return this.currentContext;
+  }
+  setCurrentContext(name: string) {
+    this.currentContext = name;
+  }
+  getCurrentCluster() {
+    const name = this.getContextObject(this.currentContext)?.cluster;
+    return this.clusters.find((c) => c.name === name) ?? null;
+  }
+  getCurrentUser() {
+    const name = this.getContextObject(this.currentContext)?.user;
+    return this.users.find((u) => u.name === name) ?? null;
+  }
+
+  /** As client-node's KubeConfig.applyToHTTPSOptions, for a user without exec plugin or auth provider. */
+  async applyToHTTPSOptions(opts: https.RequestOptions) {
+    const cluster = this.getCurrentCluster();
+    const user = this.getCurrentUser();
+    if (!user) return;
+    if (cluster?.skipTLSVerify) opts.rejectUnauthorized = false;
+    if (cluster?.tlsServerName) opts.servername = cluster.tlsServerName;
+    const bytes = (file?: string, data?: string) =>
+      file ? readFileSync(file) : data ? Buffer.from(data, "base64") : undefined;
+    const ca = bytes(cluster?.caFile, cluster?.caData);
+    const cert = bytes(user.certFile, user.certData);
+    const key = bytes(user.keyFile, user.keyData);
+    if (ca) opts.ca = ca;
+    if (cert) opts.cert = cert;
+    if (key) opts.key = key;
+    const headers = (opts.headers ??= {}) as Record<string, string>;
+    if (user.impersonateUser != null) headers["Impersonate-User"] = user.impersonateUser;
+    if (user.token) headers.Authorization = `Bearer ${user.token}`;
+    if (user.username) opts.auth = `${user.username}:${user.password}`;
+  }
+}
+
 async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
   const { kc, current } = readKubeconfig(settings);
   const server = current.server.replace(/\/+$/, "");
@@ -94,6 +218,7 @@ async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
     ca: probe.ca,
     cert: probe.cert,
     key: probe.key,
+    servername: probe.servername,
     rejectUnauthorized: probe.rejectUnauthorized,
   };
   const agent = secure ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true, maxSockets: 64 });

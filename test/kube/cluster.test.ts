@@ -1,0 +1,219 @@
+// Which cluster and credentials a kubeconfig names: read as client-node reads it, whichever way it is
+// written, and with client-node's own machinery where credentials come from a plug-in.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import type * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
+import { KubeConfig } from "@kubernetes/client-node";
+import { dump, load } from "js-yaml";
+import { connect, disconnectAll, readKubeconfig } from "../../provider/kube/cluster";
+import { deckhouseKind } from "../../provider/deckhouse/api";
+import { getObject } from "../../provider/kube/objects";
+import { startEmulator, type Emulator } from "../emulator";
+import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
+
+const pem = (label: string) =>
+  `-----BEGIN ${label}-----\n${Buffer.from(`${label} bytes`).toString("base64")}\n-----END ${label}-----\n`;
+const b64 = (text: string) => Buffer.from(text).toString("base64");
+
+function kubeconfig(cluster: object, user: object, context: object = {}): string {
+  return dump({
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [
+      { name: "lab", cluster: { server: "https://lab.example:6443/", ...cluster } },
+      { name: "other", cluster: { server: "https://other.example:6443" } },
+    ],
+    users: [
+      { name: "me", user },
+      { name: "someone", user: { token: "someone-else" } },
+    ],
+    contexts: [
+      { name: "lab", context: { cluster: "lab", user: "me", ...context } },
+      { name: "other", context: { cluster: "other", user: "someone" } },
+    ],
+    "current-context": "lab",
+  });
+}
+
+/** What a request carries, and how its TLS connections verify and identify, as the provider sets them up. */
+async function ours(text: string | undefined, context?: string) {
+  const cluster = await connect({ kubeconfig: text, context });
+  const request = await cluster.requestOptions();
+  const tls = (cluster.agent as https.Agent).options;
+  return {
+    server: cluster.server,
+    namespace: cluster.namespace,
+    headers: (request.headers ?? {}) as Record<string, string>,
+    auth: request.auth,
+    ca: tls.ca?.toString(),
+    cert: tls.cert?.toString(),
+    key: tls.key?.toString(),
+    servername: tls.servername,
+    rejectUnauthorized: tls.rejectUnauthorized,
+  };
+}
+
+/** The same, as client-node's KubeConfig reads the kubeconfig. */
+async function clientNode(kc: KubeConfig, context?: string) {
+  if (context) kc.setCurrentContext(context);
+  const opts: https.RequestOptions = {};
+  await kc.applyToHTTPSOptions(opts);
+  return {
+    server: kc.getCurrentCluster()!.server.replace(/\/+$/, ""),
+    namespace: kc.getContextObject(kc.getCurrentContext())?.namespace || "default",
+    headers: (opts.headers ?? {}) as Record<string, string>,
+    auth: opts.auth,
+    ca: opts.ca?.toString(),
+    cert: opts.cert?.toString(),
+    key: opts.key?.toString(),
+    servername: opts.servername,
+    rejectUnauthorized: opts.rejectUnauthorized,
+  };
+}
+
+describe("kubeconfig", function () {
+  let dir: string;
+  const savedKubeconfig = process.env.KUBECONFIG;
+
+  beforeEach(() => (dir = mkdtempSync(path.join(os.tmpdir(), "kubeconfig-test-"))));
+  afterEach(async () => {
+    await disconnectAll();
+    rmSync(dir, { recursive: true, force: true });
+    if (savedKubeconfig === undefined) delete process.env.KUBECONFIG;
+    else process.env.KUBECONFIG = savedKubeconfig;
+  });
+
+  describe("fixed credentials are read as client-node reads them", function () {
+    const cases: Record<string, [cluster: object, user: object, context?: object]> = {
+      "a token and a CA": [
+        { "certificate-authority-data": b64(pem("CA")) },
+        { token: "t0ken" },
+        { namespace: "prod" },
+      ],
+      "a client certificate": [
+        { "certificate-authority-data": b64(pem("CA")) },
+        { "client-certificate-data": b64(pem("CERTIFICATE")), "client-key-data": b64(pem("KEY")) },
+      ],
+      "no TLS verification, another server name, impersonation": [
+        { "insecure-skip-tls-verify": true, "tls-server-name": "api.internal" },
+        { token: "t0ken", as: "auditor" },
+      ],
+      "basic auth": [{}, { username: "admin", password: "pa55" }],
+    };
+    for (const [name, [cluster, user, context]] of Object.entries(cases)) {
+      it(`as text: ${name}`, async () => {
+        const text = kubeconfig(cluster, user, context);
+        const kc = new KubeConfig();
+        kc.loadFromString(text);
+        assert.deepEqual(await ours(text), await clientNode(kc));
+      });
+    }
+
+    it("from KUBECONFIG, with certificate, key, CA and token files named relative to the kubeconfig", async () => {
+      writeFileSync(path.join(dir, "ca.crt"), pem("CA"));
+      writeFileSync(path.join(dir, "me.crt"), pem("CERTIFICATE"));
+      writeFileSync(path.join(dir, "me.key"), pem("KEY"));
+      writeFileSync(path.join(dir, "token"), "from-a-file");
+      const file = path.join(dir, "config");
+      writeFileSync(
+        file,
+        kubeconfig(
+          { "certificate-authority": "ca.crt" },
+          { "client-certificate": "me.crt", "client-key": "me.key", "token-file": path.join(dir, "token") },
+        ),
+      );
+      process.env.KUBECONFIG = file;
+      const kc = new KubeConfig();
+      kc.loadFromDefault();
+      const read = await ours(undefined);
+      assert.deepEqual(read, await clientNode(kc));
+      assert.equal(read.ca, pem("CA"));
+      assert.equal(read.headers.Authorization, "Bearer from-a-file");
+    });
+
+    it("with a context chosen by name", async () => {
+      const text = kubeconfig({}, { token: "mine" });
+      const kc = new KubeConfig();
+      kc.loadFromString(text);
+      const read = await ours(text, "other");
+      assert.deepEqual(read, await clientNode(kc, "other"));
+      assert.equal(read.headers.Authorization, "Bearer someone-else");
+    });
+  });
+
+  describe("problems named at preview", function () {
+    it("a document that is not a kubeconfig", () => {
+      assert.throws(
+        () => readKubeconfig({ kubeconfig: "just a sentence" }),
+        /Cannot read the kubeconfig input: it is not a YAML mapping/,
+      );
+    });
+
+    it("an entry without its required field, in client-node's words", () => {
+      const broken = load(kubeconfig({}, { token: "t" })) as any;
+      delete broken.clusters[0].cluster.server;
+      assert.throws(
+        () => readKubeconfig({ kubeconfig: dump(broken) }),
+        /Cannot read the kubeconfig input: clusters\[0\]\.cluster\.server is missing/,
+      );
+    });
+
+    it("a token never appears in the message", () => {
+      assert.throws(
+        () => readKubeconfig({ kubeconfig: "users: [ {name: me, user: {token: s3cr3t-value" }),
+        (e: Error) => !e.message.includes("s3cr3t") && /Cannot read the kubeconfig input/.test(e.message),
+      );
+    });
+  });
+
+  describe("credentials from an exec plug-in", function () {
+    let emulator: Emulator;
+    before(
+      async () => (emulator = await startEmulator({ types: [VirtualDiskSnapshot], token: "exec-issued" })),
+    );
+    after(async () => emulator.stop());
+
+    /** The emulator's kubeconfig with its user's token replaced by a plug-in that prints `token`. */
+    function withPlugin(token: string): string {
+      const plugin = path.join(dir, "credential.js");
+      const credential = {
+        apiVersion: "client.authentication.k8s.io/v1",
+        kind: "ExecCredential",
+        status: { token },
+      };
+      writeFileSync(plugin, `process.stdout.write(${JSON.stringify(JSON.stringify(credential))});`);
+      const doc = load(emulator.kubeconfig) as any;
+      doc.users[0].user = {
+        exec: {
+          apiVersion: "client.authentication.k8s.io/v1",
+          command: process.execPath,
+          args: [plugin],
+          interactiveMode: "Never",
+        },
+      };
+      return dump(doc);
+    }
+
+    it("reaches the cluster with the token the plug-in hands out", async () => {
+      const cluster = await connect({ kubeconfig: withPlugin("exec-issued") });
+      const ref = {
+        api: deckhouseKind("VirtualDiskSnapshot", "virtualdisksnapshots"),
+        namespace: "default",
+        name: "none",
+      };
+      assert.equal(await getObject(cluster, ref), undefined);
+    });
+
+    it("is refused when the plug-in hands out a token the cluster does not accept", async () => {
+      const cluster = await connect({ kubeconfig: withPlugin("wrong") });
+      const ref = {
+        api: deckhouseKind("VirtualDiskSnapshot", "virtualdisksnapshots"),
+        namespace: "default",
+        name: "none",
+      };
+      await assert.rejects(getObject(cluster, ref), /401/);
+    });
+  });
+});
