@@ -3,41 +3,32 @@
 import assert from "node:assert/strict";
 import { PartialFailure } from "../../provider/core/lifecycle";
 import { lifecycle } from "../../provider/runtime";
-import { VirtualDiskSnapshot, VirtualMachine, VirtualMachineSnapshot } from "../emulator/kinds/deckhouse";
 import { VolumeSnapshot } from "../emulator/kinds/core";
-import { deckhouseCluster, needsSimulator, type TestCluster } from "../fixtures/cluster";
+import { VirtualDiskSnapshot, VirtualMachineSnapshot } from "../emulator/kinds/deckhouse";
+import { deckhouseCluster, needsSimulator, scaled, type TestCluster } from "../fixtures/cluster";
 import { withProgress } from "../fixtures/progress";
-import { createVirtualMachine } from "../simulators/deckhouse/fixtures";
+import { deckhouseVirtualMachine, deckhouseVmRunning } from "../fixtures/workload";
 import { KnobAnnotation } from "../simulators/knobs";
-import { waitFor } from "../simulators/waitFor";
+import { inPhase } from "../simulators/waitFor";
 
-const ns = "prod";
 const vds = lifecycle("deckhouse:VirtualDiskSnapshot");
 const vms = lifecycle("deckhouse:VirtualMachineSnapshot");
 
 describe("Deckhouse snapshots against a cluster", function () {
+  this.timeout(scaled(60_000));
   let cluster: TestCluster;
+  let ns: string;
 
   before(async function () {
     cluster = await deckhouseCluster({ phaseDelayMs: 20 });
-    if (cluster.store) {
-      createVirtualMachine(cluster.store, { namespace: ns, name: "db", disks: ["db-root", "db-data"] });
-      createVirtualMachine(cluster.store, {
-        namespace: ns,
-        name: "legacy",
-        disks: ["legacy-root"],
-        guestAgent: false,
-      });
-      await waitFor(cluster.store, VirtualMachine, ns, "db", (o) => o?.status?.phase === "Running", 5000);
-    }
+    ns = cluster.namespace;
+    await cluster.api.apply(deckhouseVirtualMachine(cluster, { name: "db", disks: ["db-root", "db-data"] }));
+    await deckhouseVmRunning(cluster, "db");
   });
   after(async () => cluster?.stop());
 
-  const inputs = async (l: typeof vds, news: Record<string, unknown>, olds: Record<string, unknown> = {}) => {
-    const checked = await l.check(olds, { kubeconfig: cluster.kubeconfig, namespace: ns, ...news });
-    assert.equal(checked.failures, undefined, JSON.stringify(checked.failures));
-    return { ...checked.inputs!, __provider: "provider text" };
-  };
+  const inputs = (l: typeof vds, news: Record<string, unknown>, olds: Record<string, unknown> = {}) =>
+    cluster.inputs(l, news, olds);
 
   it("creates a VM snapshot and returns once it is Ready, with its disk snapshots", async () => {
     const { result, lines } = await withProgress(async () =>
@@ -71,6 +62,10 @@ describe("Deckhouse snapshots against a cluster", function () {
 
   it("fails fast with Deckhouse's reason and deletes the failed snapshot", async function () {
     needsSimulator(this, cluster);
+    await cluster.api.apply(
+      deckhouseVirtualMachine(cluster, { name: "legacy", disks: ["legacy-root"], guestAgent: false }),
+    );
+    await deckhouseVmRunning(cluster, "legacy", false);
     const started = Date.now();
     const news = await inputs(vms, {
       virtualMachineName: "legacy",
@@ -82,10 +77,12 @@ describe("Deckhouse snapshots against a cluster", function () {
     assert.ok(!(error instanceof PartialFailure), "nothing is left to keep in state");
     assert.match(
       error.message,
-      /VirtualMachineSnapshot prod\/legacy-snap failed: PotentiallyInconsistent: Cannot take a consistent snapshot of virtual machine "legacy"/,
+      new RegExp(
+        `VirtualMachineSnapshot ${ns}/legacy-snap failed: PotentiallyInconsistent: Cannot take a consistent snapshot of virtual machine "legacy"`,
+      ),
     );
     assert.ok(Date.now() - started < 5000, "failed long before the timeout");
-    assert.equal(cluster.store.get(VirtualMachineSnapshot, ns, "legacy-snap"), undefined);
+    assert.equal(await cluster.api.get(VirtualMachineSnapshot, ns, "legacy-snap"), undefined);
   });
 
   it("keeps a snapshot that times out in state, and the next run resumes waiting", async function () {
@@ -113,11 +110,8 @@ describe("Deckhouse snapshots against a cluster", function () {
     assert.equal((await vds.diff(error.id, error.properties, second)).replaces.length, 0);
     const { outs } = await vds.update(error.id, error.properties, second);
     assert.equal(outs.phase, "Ready");
-    assert.equal(
-      cluster.store.list(VirtualDiskSnapshot, ns).items.filter((o) => o.spec.virtualDiskName === "db-root")
-        .length,
-      1,
-    );
+    const { items } = await cluster.api.list(VirtualDiskSnapshot, ns);
+    assert.equal(items.filter((o) => o.spec.virtualDiskName === "db-root").length, 1);
     await vds.delete(error.id, outs);
   });
 
@@ -132,8 +126,7 @@ describe("Deckhouse snapshots against a cluster", function () {
     );
     let deleted = false;
     const deletion = vds.delete(id, outs).then(() => (deleted = true));
-    const marked = await waitFor(
-      cluster.store,
+    const marked = await cluster.api.waitFor(
       VirtualDiskSnapshot,
       ns,
       "held",
@@ -142,11 +135,9 @@ describe("Deckhouse snapshots against a cluster", function () {
     assert.deepEqual(marked!.metadata.finalizers, ["virtualization.deckhouse.io/vdsnapshot-cleanup"]);
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(deleted, false, "delete returned while the finalizer was still there");
-    const release = cluster.store.get(VirtualDiskSnapshot, ns, "held")!;
-    delete release.metadata.annotations![KnobAnnotation.HoldDeletion];
-    cluster.store.update(VirtualDiskSnapshot, release);
+    await release(cluster, "held");
     await deletion;
-    assert.equal(cluster.store.get(VirtualDiskSnapshot, ns, "held"), undefined);
+    assert.equal(await cluster.api.get(VirtualDiskSnapshot, ns, "held"), undefined);
   });
 
   it("names the finalizers still present when delete times out", async function () {
@@ -164,20 +155,16 @@ describe("Deckhouse snapshots against a cluster", function () {
       String(error?.message),
       /still being deleted after 1s: finalizers "virtualization.deckhouse.io\/vdsnapshot-cleanup" are still present/,
     );
-    const release = cluster.store.get(VirtualDiskSnapshot, ns, "stuck")!;
-    delete release.metadata.annotations![KnobAnnotation.HoldDeletion];
-    cluster.store.update(VirtualDiskSnapshot, release);
+    await release(cluster, "stuck");
     await vds.delete(id, outs);
   });
 
-  it("shows on refresh that a Ready snapshot lost its volume snapshot", async function () {
-    needsSimulator(this, cluster);
+  it("shows on refresh that a Ready snapshot lost its volume snapshot", async () => {
     const { outs, id } = await vds.create(await inputs(vds, { virtualDiskName: "db-root", name: "lost" }));
     // Someone force-deletes the underlying VolumeSnapshot (past its protection finalizer).
-    cluster.store.delete(VolumeSnapshot, ns, outs.volumeSnapshotName);
-    const marked = cluster.store.get(VolumeSnapshot, ns, outs.volumeSnapshotName)!;
-    cluster.store.update(VolumeSnapshot, { ...marked, metadata: { ...marked.metadata, finalizers: [] } });
-    await waitFor(cluster.store, VirtualDiskSnapshot, ns, "lost", (o) => o?.status?.phase === "Failed", 5000);
+    await cluster.api.delete(VolumeSnapshot, ns, outs.volumeSnapshotName);
+    await cluster.api.patch(VolumeSnapshot, ns, outs.volumeSnapshotName, { metadata: { finalizers: null } });
+    await cluster.api.waitFor(VirtualDiskSnapshot, ns, "lost", inPhase("Failed"), scaled(5000));
     const { result, lines } = await withProgress(() => vds.read(id, outs));
     assert.equal(result!.props!.phase, "Failed");
     assert.equal(result!.props!.readyReason, "Lost");
@@ -194,8 +181,7 @@ describe("Deckhouse snapshots against a cluster", function () {
     assert.deepEqual((await withProgress(() => vds.read(id, outs))).result, {});
   });
 
-  it("on a trigger change takes the new snapshot before it deletes the old one", async function () {
-    needsSimulator(this, cluster);
+  it("on a trigger change takes the new snapshot before it deletes the old one", async () => {
     const first = await inputs(vms, {
       virtualMachineName: "db",
       resourceName: "nightly",
@@ -216,12 +202,19 @@ describe("Deckhouse snapshots against a cluster", function () {
     assert.notEqual(replacement.outs.name, old.outs.name);
     assert.equal(replacement.outs.phase, "Ready");
     assert.equal(
-      cluster.store.get(VirtualMachineSnapshot, ns, old.outs.name)?.status?.phase,
+      (await cluster.api.get(VirtualMachineSnapshot, ns, old.outs.name))?.status?.phase,
       "Ready",
       "old snapshot kept until the new one is Ready",
     );
     await vms.delete(old.id, old.outs);
-    assert.equal(cluster.store.get(VirtualMachineSnapshot, ns, old.outs.name), undefined);
+    assert.equal(await cluster.api.get(VirtualMachineSnapshot, ns, old.outs.name), undefined);
     await vms.delete(replacement.id, replacement.outs);
   });
 });
+
+/** Removes the hold-deletion knob, as the simulated controller's finalizer then lets the snapshot go. */
+async function release(cluster: TestCluster, name: string) {
+  await cluster.api.patch(VirtualDiskSnapshot, cluster.namespace, name, {
+    metadata: { annotations: { [KnobAnnotation.HoldDeletion]: null } },
+  });
+}

@@ -44,17 +44,29 @@ describe("emulator CLI", function () {
     }
   });
 
-  it("refuses an unknown profile, naming the ones it has", async () => {
-    const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "cli.ts"), "--profile", "nope"], {
+  /** Runs the CLI with arguments it refuses; resolves with its exit code and what it wrote to stderr. */
+  async function refused(...args: string[]) {
+    const cli = spawn(process.execPath, ["--import", "tsx", join(__dirname, "cli.ts"), ...args], {
       stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
     cli.stderr!.on("data", (d) => (stderr += d));
     const code = await new Promise<number | null>((resolve) => cli.on("exit", resolve));
-    assert.equal(code, 1);
-    assert.equal(
-      stderr.trim(),
-      'emulator: --profile "nope" is unknown; profiles: deckhouse-v1.8, deckhouse-v1.10, kubevirt, none',
-    );
+    return { code, stderr: stderr.trim() };
+  }
+
+  it("refuses an unknown profile, naming the ones it has", async () => {
+    assert.deepEqual(await refused("--profile", "nope"), {
+      code: 1,
+      stderr:
+        'emulator: --profile "nope" is unknown; profiles: deckhouse-v1.8, deckhouse-v1.10, kubevirt, none',
+    });
+  });
+
+  it("refuses --controllers for a profile that has no platform to simulate", async () => {
+    assert.deepEqual(await refused("--profile", "none", "--controllers"), {
+      code: 1,
+      stderr: "emulator: --controllers needs a platform's profile: deckhouse-v1.8, deckhouse-v1.10, kubevirt",
+    });
   });
 });

@@ -3,11 +3,17 @@
 import { connect } from "../../provider/kube/cluster";
 import { VirtualMachine } from "../emulator/kinds/deckhouse";
 import { KubeVirtVirtualMachine } from "../emulator/kinds/kubevirt";
-import { deckhouseCluster, needsSimulator, type TestCluster } from "../fixtures/cluster";
-import { kubevirtCluster, type KubeVirtCluster } from "../kubevirt/cluster";
+import {
+  deckhouseCluster,
+  kubevirtCluster,
+  needsSimulator,
+  usesRealCluster,
+  type SimulatedCluster,
+} from "../fixtures/cluster";
 import { createVirtualMachine as createDeckhouseVm } from "../simulators/deckhouse/fixtures";
 import { createVirtualMachine as createKubeVirtVm } from "../simulators/kubevirt/fixtures";
 import { inPhase, waitFor } from "../simulators/waitFor";
+import type { DeckhouseController } from "../simulators/deckhouse";
 import { inProcessEngine } from "./inProcessHost";
 import { FaultStack } from "./stack";
 
@@ -20,9 +26,18 @@ export interface Scenarios<C> {
 }
 
 /** Registers the hooks of a describe block whose scenarios run on Deckhouse; `prefix` names their namespaces. */
-export function deckhouseScenarios(prefix: string, phaseDelayMs = 20): Scenarios<Required<TestCluster>> {
-  const at = { n: 0 } as { n: number; cluster: Required<TestCluster>; ns: string; stack: FaultStack };
+export function deckhouseScenarios(
+  prefix: string,
+  phaseDelayMs = 20,
+): Scenarios<SimulatedCluster<DeckhouseController>> {
+  const at = { n: 0 } as {
+    n: number;
+    cluster: SimulatedCluster<DeckhouseController>;
+    ns: string;
+    stack: FaultStack;
+  };
   before(async function () {
+    if (usesRealCluster()) this.skip(); // faults are injected into the emulator
     const started = await deckhouseCluster({ phaseDelayMs });
     needsSimulator(this, started);
     at.cluster = started;
@@ -44,9 +59,14 @@ export function deckhouseScenarios(prefix: string, phaseDelayMs = 20): Scenarios
 }
 
 /** The same on KubeVirt: a running VM "db" with one disk (claim db-root) in each scenario's namespace. */
-export function kubevirtScenarios(prefix: string, phaseDelayMs = 10): Scenarios<KubeVirtCluster> {
-  const at = { n: 0 } as { n: number; cluster: KubeVirtCluster; ns: string; stack: FaultStack };
-  before(async () => (at.cluster = await kubevirtCluster({ phaseDelayMs })));
+export function kubevirtScenarios(prefix: string, phaseDelayMs = 10): Scenarios<SimulatedCluster> {
+  const at = { n: 0 } as { n: number; cluster: SimulatedCluster; ns: string; stack: FaultStack };
+  before(async function () {
+    if (usesRealCluster()) this.skip(); // faults are injected into the emulator
+    const started = await kubevirtCluster({ phaseDelayMs });
+    needsSimulator(this, started);
+    at.cluster = started;
+  });
   after(async () => at.cluster?.stop());
   beforeEach(async () => {
     at.ns = `${prefix}-${++at.n}`;

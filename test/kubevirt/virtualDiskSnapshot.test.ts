@@ -1,22 +1,28 @@
 // kubevirt.VirtualDiskSnapshot (a CSI VolumeSnapshot of a KubeVirt disk's claim) through the provider's
-// lifecycle against the emulator, the simulated CDI and storage provisioner, and the CSI snapshotter.
+// lifecycle against a cluster: the emulator with the simulated CDI, storage provisioner and CSI snapshotter,
+// or a real one.
 import assert from "node:assert/strict";
 import { lifecycle } from "../../provider/runtime";
 import { PersistentVolumeClaim, VolumeSnapshot } from "../emulator/kinds/core";
 import { DataVolume } from "../emulator/kinds/kubevirt";
+import { kubevirtCluster, needsSimulator, scaled, type TestCluster } from "../fixtures/cluster";
 import { withProgress } from "../fixtures/progress";
+import { kubevirtClaim, kubevirtVirtualMachine } from "../fixtures/workload";
 import { KnobAnnotation } from "../simulators/knobs";
-import { createVirtualMachine } from "../simulators/kubevirt/fixtures";
-import { waitFor } from "../simulators/waitFor";
-import { kubevirtCluster, namespace, type KubeVirtCluster } from "./cluster";
+import { manifest } from "../simulators/manifests";
+import { inPhase } from "../simulators/waitFor";
 
 const vds = lifecycle("kubevirt:VirtualDiskSnapshot");
 
-describe("KubeVirt VirtualDiskSnapshot (CSI) against the emulator", () => {
-  let cluster: KubeVirtCluster;
+describe("KubeVirt VirtualDiskSnapshot (CSI) against a cluster", function () {
+  this.timeout(scaled(60_000));
+  let cluster: TestCluster;
+  let ns: string;
   before(async () => {
     cluster = await kubevirtCluster({ phaseDelayMs: 10 });
-    createVirtualMachine(cluster.store, { namespace, name: "db", disks: ["root"] });
+    ns = cluster.namespace;
+    await cluster.api.apply(kubevirtVirtualMachine(cluster, { name: "db", disks: ["root"] }));
+    await cluster.api.waitFor(PersistentVolumeClaim, ns, "db-root", inPhase("Bound"), scaled(5000));
   });
   after(async () => cluster?.stop());
 
@@ -32,65 +38,54 @@ describe("KubeVirt VirtualDiskSnapshot (CSI) against the emulator", () => {
       ["Ready", true, "db-root", "10Gi"],
     );
     assert.equal(
-      cluster.store.get(VolumeSnapshot, namespace, "root-snap")?.spec.source.persistentVolumeClaimName,
+      (await cluster.api.get(VolumeSnapshot, ns, "root-snap"))?.spec.source.persistentVolumeClaimName,
       "db-root",
     );
 
-    cluster.store.create(
-      PersistentVolumeClaim,
-      {
-        metadata: { name: "root-copy" },
-        spec: {
-          accessModes: ["ReadWriteOnce"],
-          resources: { requests: { storage: "10Gi" } },
-          dataSource: outs.dataSource,
-        },
-      },
-      namespace,
+    await cluster.api.create(
+      kubevirtClaim(cluster, "root-copy", {
+        resources: { requests: { storage: "10Gi" } },
+        dataSource: outs.dataSource,
+      }),
     );
-    await waitFor(
-      cluster.store,
-      PersistentVolumeClaim,
-      namespace,
-      "root-copy",
-      (o) => o?.status?.phase === "Bound",
-    );
+    await cluster.api.waitFor(PersistentVolumeClaim, ns, "root-copy", inPhase("Bound"), scaled(2000));
 
     await withProgress(() => vds.delete(id, outs));
-    assert.equal(cluster.store.get(VolumeSnapshot, namespace, "root-snap"), undefined);
+    assert.equal(await cluster.api.get(VolumeSnapshot, ns, "root-snap"), undefined);
   });
 
-  it("resolves a DataVolume to its claim, waiting until the DataVolume is populated", async () => {
-    cluster.store.create(
-      DataVolume,
-      {
-        metadata: { name: "scratch", annotations: { [KnobAnnotation.PhaseDelayMs]: "200" } },
+  it("resolves a DataVolume to its claim, waiting until the DataVolume is populated", async function () {
+    needsSimulator(this, cluster);
+    await cluster.api.create(
+      manifest(DataVolume, {
+        metadata: { name: "scratch", namespace: ns, annotations: { [KnobAnnotation.PhaseDelayMs]: "200" } },
         spec: {
           source: { blank: {} },
           pvc: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
         },
-      },
-      namespace,
+      }),
     );
     let dataVolumeWhenCut: string | undefined;
-    const unsubscribe = cluster.store.subscribe((event) => {
+    const { store } = cluster;
+    const unsubscribe = store.subscribe((event) => {
       if (event.type === "ADDED" && event.object.kind === "VolumeSnapshot") {
-        dataVolumeWhenCut = cluster.store.get(DataVolume, namespace, "scratch")?.status?.phase;
+        dataVolumeWhenCut = store.get(DataVolume, ns, "scratch")?.status?.phase;
       }
     });
     const { result, lines } = await snapshot({ dataVolumeName: "scratch", name: "scratch-snap" });
     unsubscribe();
     assert.equal(dataVolumeWhenCut, "Succeeded");
     assert.ok(
-      lines.some((l) => /waiting: DataVolume vms\/scratch is \w+, not populated yet/.test(l)),
+      lines.some((l) => new RegExp(`waiting: DataVolume ${ns}/scratch is \\w+, not populated yet`).test(l)),
       lines.join("\n"),
     );
     assert.equal(result?.outs.claimName, "scratch");
-    assert.deepEqual(result?.outs.dataVolumeSource, { snapshot: { namespace, name: "scratch-snap" } });
+    assert.deepEqual(result?.outs.dataVolumeSource, { snapshot: { namespace: ns, name: "scratch-snap" } });
     await withProgress(() => vds.delete(result!.id, result!.outs));
   });
 
-  it("fails at failureDeadlineSeconds on a CSI error that never changes, and deletes the snapshot", async () => {
+  it("fails at failureDeadlineSeconds on a CSI error that never changes, and deletes the snapshot", async function () {
+    needsSimulator(this, cluster);
     const started = Date.now();
     const { error, lines } = await snapshot({
       persistentVolumeClaimName: "db-root",
@@ -107,9 +102,11 @@ describe("KubeVirt VirtualDiskSnapshot (CSI) against the emulator", () => {
     );
     assert.match(
       error?.message,
-      /VolumeSnapshot vms\/broken failed: SnapshotError: rpc error: code = Internal desc = storage backend unavailable \(the snapshot still reported this error 2s after it was created: failureDeadlineSeconds\)/,
+      new RegExp(
+        `VolumeSnapshot ${ns}/broken failed: SnapshotError: rpc error: code = Internal desc = storage backend unavailable \\(the snapshot still reported this error 2s after it was created: failureDeadlineSeconds\\)`,
+      ),
     );
-    assert.equal(cluster.store.get(VolumeSnapshot, namespace, "broken"), undefined);
+    assert.equal(await cluster.api.get(VolumeSnapshot, ns, "broken"), undefined);
     assert.ok(!lines.some((l) => /Ready/.test(l)));
   });
 
@@ -117,8 +114,8 @@ describe("KubeVirt VirtualDiskSnapshot (CSI) against the emulator", () => {
     const { error } = await snapshot({ persistentVolumeClaimName: "nope", name: "missing" });
     assert.match(
       error?.message,
-      /PersistentVolumeClaim vms\/nope \(persistentVolumeClaimName\) does not exist/,
+      new RegExp(`PersistentVolumeClaim ${ns}/nope \\(persistentVolumeClaimName\\) does not exist`),
     );
-    assert.equal(cluster.store.get(VolumeSnapshot, namespace, "missing"), undefined);
+    assert.equal(await cluster.api.get(VolumeSnapshot, ns, "missing"), undefined);
   });
 });

@@ -1,6 +1,6 @@
-// kubevirt.VirtualMachineRestore through the provider's lifecycle against the emulator and the simulated
-// KubeVirt controllers: restores in place under each targetReadinessPolicy, into a new VM, and the errors
-// KubeVirt retries forever.
+// kubevirt.VirtualMachineRestore through the provider's lifecycle against a cluster (the emulator with the
+// simulated KubeVirt controllers, or a real one): restores in place under each targetReadinessPolicy, into a
+// new VM, and the errors KubeVirt retries forever.
 import assert from "node:assert/strict";
 import { PartialFailure } from "../../provider/core/lifecycle";
 import { lifecycle } from "../../provider/runtime";
@@ -13,38 +13,45 @@ import {
   VirtualMachineSnapshotContent,
 } from "../emulator/kinds/kubevirt";
 import type { KubeObject } from "../emulator/store";
+import { kubevirtCluster, needsSimulator, scaled, type TestCluster } from "../fixtures/cluster";
 import { withProgress } from "../fixtures/progress";
+import { kubevirtVirtualMachine, kubevirtVmSettled } from "../fixtures/workload";
 import { KnobAnnotation } from "../simulators/knobs";
-import { createVirtualMachine, createVirtualMachineSnapshot } from "../simulators/kubevirt/fixtures";
+import { virtualMachineSnapshotManifest } from "../simulators/kubevirt/fixtures";
 import { RestoreMessage } from "../simulators/kubevirt/restore";
-import { waitFor } from "../simulators/waitFor";
-import { kubevirtCluster, namespace, type KubeVirtCluster } from "./cluster";
 
 const vmr = lifecycle("kubevirt:VirtualMachineRestore");
 const GRACE_MS = 1500;
 
-describe("KubeVirt VirtualMachineRestore against the emulator", () => {
-  let cluster: KubeVirtCluster;
-  before(async () => (cluster = await kubevirtCluster({ phaseDelayMs: 10, targetGracePeriodMs: GRACE_MS })));
+describe("KubeVirt VirtualMachineRestore against a cluster", function () {
+  this.timeout(scaled(60_000));
+  let cluster: TestCluster;
+  let ns: string;
+  before(async () => {
+    cluster = await kubevirtCluster({ phaseDelayMs: 10, targetGracePeriodMs: GRACE_MS });
+    ns = cluster.namespace;
+  });
   after(async () => cluster?.stop());
 
-  const vmOf = (name: string) => cluster.store.get(KubeVirtVirtualMachine, namespace, name);
-  const restoreOf = (name: string) => cluster.store.get(KubeVirtVirtualMachineRestore, namespace, name);
+  const vmOf = (name: string) => cluster.api.get(KubeVirtVirtualMachine, ns, name);
+  const restoreOf = (name: string) => cluster.api.get(KubeVirtVirtualMachineRestore, ns, name);
+  const snapshotReady = (name: string) =>
+    cluster.api.waitFor(
+      KubeVirtVirtualMachineSnapshot,
+      ns,
+      name,
+      (o) => o?.status?.readyToUse === true,
+      scaled(2000),
+    );
 
   /** A VM (running or stopped) and a snapshot of it that is ready to use. */
   async function vmWithSnapshot(name: string, running: boolean): Promise<KubeObject> {
-    createVirtualMachine(cluster.store, { namespace, name, running });
-    const settled = (o: KubeObject | undefined) =>
-      running ? o?.status?.ready === true : o?.status?.printableStatus === "Stopped";
-    await waitFor(cluster.store, KubeVirtVirtualMachine, namespace, name, settled, 5000);
-    createVirtualMachineSnapshot(cluster.store, { namespace, name: `${name}-snap`, vm: name });
-    return (await waitFor(
-      cluster.store,
-      KubeVirtVirtualMachineSnapshot,
-      namespace,
-      `${name}-snap`,
-      (o) => o?.status?.readyToUse === true,
-    ))!;
+    await cluster.api.apply(kubevirtVirtualMachine(cluster, { name, running }));
+    await kubevirtVmSettled(cluster, name, { running });
+    await cluster.api.create(
+      virtualMachineSnapshotManifest({ namespace: ns, name: `${name}-snap`, vm: name }),
+    );
+    return (await snapshotReady(`${name}-snap`))!;
   }
 
   const restore = async (news: Record<string, unknown>) =>
@@ -52,7 +59,7 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
 
   it("restores in place onto a stopped VM, and keeps that VM when deleted with deleteRestoredResources", async () => {
     await vmWithSnapshot("db", false);
-    const before = vmOf("db")!;
+    const before = (await vmOf("db"))!;
     const { result, error } = await restore({
       name: "db-undo",
       virtualMachineSnapshotName: "db-snap",
@@ -65,7 +72,7 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     assert.equal(outs.targetUID, before.metadata.uid);
     assert.equal(outs.restores.length, 1);
     assert.match(outs.restores[0].persistentVolumeClaim, /^restore-/);
-    const after = vmOf("db")!;
+    const after = (await vmOf("db"))!;
     assert.equal(after.metadata.annotations?.["restore.kubevirt.io/lastRestoreUID"], `db-undo-${outs.uid}`);
     assert.equal(
       after.spec.template.spec.volumes[0].persistentVolumeClaim.claimName,
@@ -73,9 +80,9 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     );
 
     const { lines } = await withProgress(() => vmr.delete(id, outs));
-    assert.ok(vmOf("db"), "an existing target is never deleted");
+    assert.ok(await vmOf("db"), "an existing target is never deleted");
     assert.ok(
-      lines.some((l) => /keeping VirtualMachine vms\/db: it existed before the restore/.test(l)),
+      lines.some((l) => l.includes(`keeping VirtualMachine ${ns}/db: it existed before the restore`)),
       lines.join("\n"),
     );
   });
@@ -89,7 +96,7 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
       targetReadinessPolicy: "StopTarget",
     });
     assert.equal(result?.outs.complete, true, lines.join("\n"));
-    assert.equal(vmOf("web")!.spec.runStrategy, "Halted");
+    assert.equal((await vmOf("web"))!.spec.runStrategy, "Halted");
     assert.ok(
       lines.some((l) => l.includes(`WaitingForTarget (${RestoreMessage.stopTarget})`)),
       lines.join("\n"),
@@ -107,13 +114,16 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     });
     assert.match(
       error?.message,
-      /VirtualMachineRestore vms\/api-undo failed: Failure: Restore target VMI must be powered off before restore operation \(targetReadinessPolicy is FailImmediate: stop VirtualMachine vms\/api first/,
+      new RegExp(
+        `VirtualMachineRestore ${ns}/api-undo failed: Failure: Restore target VMI must be powered off before restore operation \\(targetReadinessPolicy is FailImmediate: stop VirtualMachine ${ns}/api first`,
+      ),
     );
-    assert.equal(restoreOf("api-undo"), undefined);
-    assert.ok(cluster.store.get(VirtualMachineInstance, namespace, "api"), "the VM still runs");
+    assert.equal(await restoreOf("api-undo"), undefined);
+    assert.ok(await cluster.api.get(VirtualMachineInstance, ns, "api"), "the VM still runs");
   });
 
-  it("WaitGracePeriod (the default) fails once the grace period has passed", async () => {
+  it("WaitGracePeriod (the default) fails once the grace period has passed", async function () {
+    needsSimulator(this, cluster); // the simulator's grace period is short; KubeVirt's is 5 minutes
     await vmWithSnapshot("cache", true);
     const started = Date.now();
     const { error, lines } = await restore({
@@ -130,28 +140,25 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
       lines.some((l) => l.includes(RestoreMessage.waitGracePeriod(GRACE_MS))),
       lines.join("\n"),
     );
-    assert.equal(restoreOf("cache-undo"), undefined);
+    assert.equal(await restoreOf("cache-undo"), undefined);
   });
 
   it("WaitEventually waits until the user stops the VM, then completes", async () => {
     await vmWithSnapshot("batch", true);
-    const waiting = waitFor(
-      cluster.store,
-      KubeVirtVirtualMachineRestore,
-      namespace,
-      "batch-undo",
-      (o) => (o?.status?.conditions ?? []).some((c: any) => c.reason === RestoreMessage.waitEventually),
-      5000,
-    );
     const created = restore({
       name: "batch-undo",
       virtualMachineSnapshotName: "batch-snap",
       targetName: "batch",
       targetReadinessPolicy: "WaitEventually",
     });
-    await waiting;
-    const vm = vmOf("batch")!;
-    cluster.store.update(KubeVirtVirtualMachine, { ...vm, spec: { ...vm.spec, runStrategy: "Halted" } });
+    await cluster.api.waitFor(
+      KubeVirtVirtualMachineRestore,
+      ns,
+      "batch-undo",
+      (o) => (o?.status?.conditions ?? []).some((c: any) => c.reason === RestoreMessage.waitEventually),
+      scaled(5000),
+    );
+    await cluster.api.patch(KubeVirtVirtualMachine, ns, "batch", { spec: { runStrategy: "Halted" } });
     const { result, lines } = await created;
     assert.equal(result?.outs.complete, true, lines.join("\n"));
     assert.ok(
@@ -176,12 +183,12 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     assert.ifError(error);
     const { outs, id } = result!;
     assert.deepEqual([outs.complete, outs.targetCreated], [true, true]);
-    const copy = vmOf("shop-copy")!;
+    const copy = (await vmOf("shop-copy"))!;
     assert.equal(copy.spec.template.spec.domain.resources.requests.memory, "2Gi");
     assert.equal(outs.targetUID, copy.metadata.uid);
-    assert.ok(vmOf("shop"), "the source VM is untouched");
+    assert.ok(await vmOf("shop"), "the source VM is untouched");
     const claimName = outs.restores[0].persistentVolumeClaim;
-    const claim = cluster.store.get(PersistentVolumeClaim, namespace, claimName)!;
+    const claim = (await cluster.api.get(PersistentVolumeClaim, ns, claimName))!;
     assert.equal(
       claim.metadata.ownerReferences,
       undefined,
@@ -193,26 +200,34 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     );
     assert.ifError(updated.error);
     assert.equal(updated.result!.outs.deleteRestoredResources, true);
-    assert.equal(restoreOf("shop-copy-restore")?.metadata.uid, outs.uid, "the restore did not run again");
+    assert.equal(
+      (await restoreOf("shop-copy-restore"))?.metadata.uid,
+      outs.uid,
+      "the restore did not run again",
+    );
 
     const { lines } = await withProgress(() => vmr.delete(id, updated.result!.outs));
-    assert.equal(vmOf("shop-copy"), undefined, lines.join("\n"));
-    await waitFor(cluster.store, PersistentVolumeClaim, namespace, claimName, (o) => !o);
-    assert.ok(vmOf("shop"));
+    assert.equal(await vmOf("shop-copy"), undefined, lines.join("\n"));
+    await cluster.api.waitFor(PersistentVolumeClaim, ns, claimName, (o) => !o, scaled(2000));
+    assert.ok(await vmOf("shop"));
   });
 
-  it("creates the restore only once the snapshot is ready to use", async () => {
-    createVirtualMachine(cluster.store, { namespace, name: "mail" });
-    createVirtualMachineSnapshot(cluster.store, {
-      namespace,
-      name: "mail-snap",
-      vm: "mail",
-      annotations: { [KnobAnnotation.PhaseDelayMs]: "200" },
-    });
+  it("creates the restore only once the snapshot is ready to use", async function () {
+    needsSimulator(this, cluster);
+    await cluster.api.apply(kubevirtVirtualMachine(cluster, { name: "mail" }));
+    await cluster.api.create(
+      virtualMachineSnapshotManifest({
+        namespace: ns,
+        name: "mail-snap",
+        vm: "mail",
+        annotations: { [KnobAnnotation.PhaseDelayMs]: "200" },
+      }),
+    );
     let snapshotWhenCreated: KubeObject | undefined;
-    const unsubscribe = cluster.store.subscribe((event) => {
+    const { store } = cluster;
+    const unsubscribe = store.subscribe((event) => {
       if (event.type === "ADDED" && event.object.kind === "VirtualMachineRestore") {
-        snapshotWhenCreated = cluster.store.get(KubeVirtVirtualMachineSnapshot, namespace, "mail-snap");
+        snapshotWhenCreated = store.get(KubeVirtVirtualMachineSnapshot, ns, "mail-snap");
       }
     });
     const { result, lines } = await restore({
@@ -224,7 +239,7 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     assert.equal(snapshotWhenCreated?.status?.readyToUse, true);
     assert.ok(
       lines.some((l) =>
-        /waiting: VirtualMachineSnapshot vms\/mail-snap is \w+, not ready to use yet/.test(l),
+        new RegExp(`waiting: VirtualMachineSnapshot ${ns}/mail-snap is \\w+, not ready to use yet`).test(l),
       ),
       lines.join("\n"),
     );
@@ -240,9 +255,11 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     });
     assert.match(
       error?.message,
-      /VirtualMachine vms\/shop \(targetName\) exists but is not the VM VirtualMachineSnapshot vms\/db-snap was taken of/,
+      new RegExp(
+        `VirtualMachine ${ns}/shop \\(targetName\\) exists but is not the VM VirtualMachineSnapshot ${ns}/db-snap was taken of`,
+      ),
     );
-    assert.equal(restoreOf("wrong"), undefined);
+    assert.equal(await restoreOf("wrong"), undefined);
     const patched = await restore({
       name: "patched",
       virtualMachineSnapshotName: "db-snap",
@@ -251,23 +268,26 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     });
     assert.match(
       patched.error?.message,
-      /VirtualMachine vms\/db \(targetName\) exists, and KubeVirt applies patches only to a VM the restore creates/,
+      new RegExp(
+        `VirtualMachine ${ns}/db \\(targetName\\) exists, and KubeVirt applies patches only to a VM the restore creates`,
+      ),
     );
-    assert.equal(restoreOf("patched"), undefined);
+    assert.equal(await restoreOf("patched"), undefined);
   });
 
-  it("ends an error KubeVirt retries forever at waitTimeoutSeconds, with KubeVirt's reason, keeping the restore", async () => {
+  it("ends an error KubeVirt retries forever at waitTimeoutSeconds, with KubeVirt's reason, keeping the restore", async function () {
+    needsSimulator(this, cluster);
     const snapshot = await vmWithSnapshot("lost", false);
-    const content = cluster.store.get(
+    const content = (await cluster.api.get(
       VirtualMachineSnapshotContent,
-      namespace,
+      ns,
       snapshot.status.virtualMachineSnapshotContentName,
-    )!;
+    ))!;
     // The snapshot's VolumeSnapshot is deleted behind KubeVirt's back as the restore starts.
-    const unsubscribe = cluster.store.subscribe((event) => {
+    const { store } = cluster;
+    const unsubscribe = store.subscribe((event) => {
       if (event.type !== "ADDED" || event.object.kind !== "VirtualMachineRestore") return;
-      for (const b of content.spec.volumeBackups)
-        cluster.store.delete(VolumeSnapshot, namespace, b.volumeSnapshotName);
+      for (const b of content.spec.volumeBackups) store.delete(VolumeSnapshot, ns, b.volumeSnapshotName);
     });
     const { error, lines } = await restore({
       name: "lost-undo",
@@ -279,17 +299,19 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
     assert.ok(error instanceof PartialFailure, String(error));
     assert.match(
       error.reasons[0],
-      /VirtualMachineRestore vms\/lost-undo is still Retrying after 2s \(VMSnapshot vms\/lost-snap not ready\)/,
+      new RegExp(
+        `VirtualMachineRestore ${ns}/lost-undo is still Retrying after 2s \\(VMSnapshot ${ns}/lost-snap not ready\\)`,
+      ),
     );
     assert.ok(
-      lines.some((l) => /Retrying \(VMSnapshot(Content)? vms\/\S+ not ready\)/.test(l)),
+      lines.some((l) => new RegExp(`Retrying \\(VMSnapshot(Content)? ${ns}/\\S+ not ready\\)`).test(l)),
       lines.join("\n"),
     );
     assert.equal(error.properties.complete, false);
-    assert.ok(restoreOf("lost-undo"), "kept in the stack, so destroy can delete it");
+    assert.ok(await restoreOf("lost-undo"), "kept in the stack, so destroy can delete it");
 
     const { lines: deleting } = await withProgress(() => vmr.delete(error.id, error.properties));
-    assert.equal(restoreOf("lost-undo"), undefined);
+    assert.equal(await restoreOf("lost-undo"), undefined);
     assert.ok(deleting.some((l) => /warning: deleting a restore that has not completed/.test(l)));
   });
 
@@ -301,8 +323,8 @@ describe("KubeVirt VirtualMachineRestore against the emulator", () => {
       targetName: "tmp-copy",
     });
     const { outs, id } = result!;
-    cluster.store.delete(KubeVirtVirtualMachine, namespace, "tmp-copy");
-    await waitFor(cluster.store, KubeVirtVirtualMachineRestore, namespace, "tmp-copy-restore", (o) => !o);
+    await cluster.api.delete(KubeVirtVirtualMachine, ns, "tmp-copy");
+    await cluster.api.waitFor(KubeVirtVirtualMachineRestore, ns, "tmp-copy-restore", (o) => !o, scaled(2000));
 
     const read = await withProgress(() => vmr.read(id, outs));
     assert.equal(read.result?.id, id);

@@ -1,5 +1,5 @@
-// kubevirt.VirtualMachineSnapshot through the provider's lifecycle against the emulator and the simulated
-// KubeVirt controllers: what `pulumi up` and `pulumi destroy` users see.
+// kubevirt.VirtualMachineSnapshot through the provider's lifecycle against a cluster (the emulator with the
+// simulated KubeVirt controllers, or a real one): what `pulumi up` and `pulumi destroy` users see.
 import assert from "node:assert/strict";
 import { VolumeSnapshot } from "../emulator/kinds/core";
 import {
@@ -9,39 +9,43 @@ import {
 } from "../emulator/kinds/kubevirt";
 import type { KubeObject } from "../emulator/store";
 import { lifecycle } from "../../provider/runtime";
+import { kubevirtCluster, needsSimulator, scaled, type TestCluster } from "../fixtures/cluster";
 import { withProgress } from "../fixtures/progress";
+import { kubevirtVirtualMachine, kubevirtVmSettled } from "../fixtures/workload";
 import { KnobAnnotation } from "../simulators/knobs";
-import { createVirtualMachine } from "../simulators/kubevirt/fixtures";
-import { waitFor } from "../simulators/waitFor";
-import { kubevirtCluster, namespace, type KubeVirtCluster } from "./cluster";
 
 const vms = lifecycle("kubevirt:VirtualMachineSnapshot");
-const ready = (o: KubeObject | undefined) => o?.status?.ready === true;
 const unlocked = (vm: KubeObject | undefined) =>
   !vm?.status?.snapshotInProgress && !vm?.metadata.finalizers?.length;
 
-describe("KubeVirt VirtualMachineSnapshot against the emulator", () => {
-  let cluster: KubeVirtCluster;
+describe("KubeVirt VirtualMachineSnapshot against a cluster", function () {
+  this.timeout(scaled(60_000));
+  let cluster: TestCluster;
+  let ns: string;
   const vm: Record<string, KubeObject | undefined> = {};
 
   before(async () => {
     cluster = await kubevirtCluster({ phaseDelayMs: 10 });
-    const { store } = cluster;
-    createVirtualMachine(store, { namespace, name: "web", running: true, disks: ["root", "data"] });
-    createVirtualMachine(store, { namespace, name: "legacy", running: true, guestAgent: false });
-    createVirtualMachine(store, { namespace, name: "db" });
-    for (const name of ["web", "legacy"]) {
-      vm[name] = await waitFor(store, KubeVirtVirtualMachine, namespace, name, ready, 5000);
-    }
-    vm.db = await waitFor(
-      store,
-      KubeVirtVirtualMachine,
-      namespace,
-      "db",
-      (o) => o?.status?.printableStatus === "Stopped",
+    ns = cluster.namespace;
+    await cluster.api.apply(
+      kubevirtVirtualMachine(cluster, { name: "web", running: true, disks: ["root", "data"] }),
     );
+    await cluster.api.apply(kubevirtVirtualMachine(cluster, { name: "db" }));
+    vm.web = await kubevirtVmSettled(cluster, "web", { running: true, guestAgent: true });
+    vm.db = await kubevirtVmSettled(cluster, "db", { running: false });
   });
   after(async () => cluster?.stop());
+
+  /** A running VM without a guest agent, which only the simulator's knob makes certain (the suite's guests run one). */
+  async function legacy(this: Mocha.Context) {
+    needsSimulator(this, cluster);
+    if (!vm.legacy) {
+      await cluster.api.apply(
+        kubevirtVirtualMachine(cluster, { name: "legacy", running: true, guestAgent: false }),
+      );
+      vm.legacy = await kubevirtVmSettled(cluster, "legacy", { running: true });
+    }
+  }
 
   it("takes an online snapshot with the guest agent and says it is application-consistent", async () => {
     const news = await cluster.inputs(vms, { virtualMachineName: "web", resourceName: "before-upgrade" });
@@ -56,23 +60,25 @@ describe("KubeVirt VirtualMachineSnapshot against the emulator", () => {
     assert.equal(outs.virtualMachineSnapshotContentName, `vmsnapshot-content-${outs.uid}`);
     assert.deepEqual(outs.includedVolumes, ["root", "data"]);
     assert.equal(outs.apiVersion, "snapshot.kubevirt.io/v1beta1");
+    // The boot image and cloud-init volumes are no claims, so no snapshot includes them.
     assert.match(
       lines.at(-1)!,
-      /Succeeded \(Ready: online snapshot quiesced by the guest agent: application-consistent\)/,
+      /Succeeded \(Ready: online snapshot quiesced by the guest agent: application-consistent; volumes left out: os, cloudinitdisk\)/,
     );
 
     await withProgress(() => vms.delete(id, outs));
-    assert.equal(cluster.store.get(KubeVirtVirtualMachineSnapshot, namespace, outs.name), undefined);
-    await waitFor(
-      cluster.store,
+    assert.equal(await cluster.api.get(KubeVirtVirtualMachineSnapshot, ns, outs.name), undefined);
+    await cluster.api.waitFor(
       VirtualMachineSnapshotContent,
-      namespace,
+      ns,
       outs.virtualMachineSnapshotContentName,
       (o) => !o,
+      scaled(2000),
     );
   });
 
-  it("accepts an online snapshot without guest agent, saying it is crash-consistent only", async () => {
+  it("accepts an online snapshot without guest agent, saying it is crash-consistent only", async function () {
+    await legacy.call(this);
     const news = await cluster.inputs(vms, { virtualMachineName: "legacy", name: "legacy-snap" });
     const { result, lines } = await withProgress(() => vms.create(news));
     assert.deepEqual(
@@ -83,7 +89,8 @@ describe("KubeVirt VirtualMachineSnapshot against the emulator", () => {
     await withProgress(() => vms.delete(result!.id, result!.outs));
   });
 
-  it("fails fast with requireGuestAgent on a VM without guest agent, and deletes the snapshot", async () => {
+  it("fails fast with requireGuestAgent on a VM without guest agent, and deletes the snapshot", async function () {
+    await legacy.call(this);
     const news = await cluster.inputs(vms, {
       virtualMachineName: "legacy",
       name: "legacy-strict",
@@ -95,13 +102,16 @@ describe("KubeVirt VirtualMachineSnapshot against the emulator", () => {
     assert.ok(Date.now() - started < 5000, "failed without waiting for the timeout");
     assert.match(
       error.message,
-      /VirtualMachineSnapshot vms\/legacy-strict failed: NoGuestAgent: .*requireGuestAgent is true/,
+      new RegExp(
+        `VirtualMachineSnapshot ${ns}/legacy-strict failed: NoGuestAgent: .*requireGuestAgent is true`,
+      ),
     );
-    assert.equal(cluster.store.get(KubeVirtVirtualMachineSnapshot, namespace, "legacy-strict"), undefined);
-    await waitFor(cluster.store, KubeVirtVirtualMachine, namespace, "legacy", unlocked);
+    assert.equal(await cluster.api.get(KubeVirtVirtualMachineSnapshot, ns, "legacy-strict"), undefined);
+    await cluster.api.waitFor(KubeVirtVirtualMachine, ns, "legacy", unlocked);
   });
 
-  it("waits past Succeeded until the snapshot is ready to use", async () => {
+  it("waits past Succeeded until the snapshot is ready to use", async function () {
+    needsSimulator(this, cluster);
     const phases: string[] = [];
     const unsubscribe = cluster.store.subscribe(({ object: o }) => {
       if (o.kind === "VirtualMachineSnapshot" && o.metadata.name === "paced") {
@@ -122,7 +132,8 @@ describe("KubeVirt VirtualMachineSnapshot against the emulator", () => {
     await withProgress(() => vms.delete(result!.id, result!.outs));
   });
 
-  it("fails at failureDeadline with KubeVirt's Failure reason, long before its own timeout", async () => {
+  it("fails at failureDeadline with KubeVirt's Failure reason, long before its own timeout", async function () {
+    needsSimulator(this, cluster);
     const news = await cluster.inputs(vms, {
       virtualMachineName: "web",
       name: "frozen",
@@ -135,13 +146,15 @@ describe("KubeVirt VirtualMachineSnapshot against the emulator", () => {
     assert.ok(Date.now() - started < 5000);
     assert.match(
       error.message,
-      /VirtualMachineSnapshot vms\/frozen failed: snapshot deadline exceeded: the snapshot did not complete within failureDeadline "1s"/,
+      new RegExp(
+        `VirtualMachineSnapshot ${ns}/frozen failed: snapshot deadline exceeded: the snapshot did not complete within failureDeadline "1s"`,
+      ),
     );
     assert.ok(
       lines.some((l) => /InProgress \(Source locked and operation in progress/.test(l)),
       lines.join("\n"),
     );
-    assert.equal(cluster.store.get(KubeVirtVirtualMachineSnapshot, namespace, "frozen"), undefined);
+    assert.equal(await cluster.api.get(KubeVirtVirtualMachineSnapshot, ns, "frozen"), undefined);
   });
 
   it("leaves the content and its VolumeSnapshots behind with deletionPolicy Retain", async () => {
@@ -154,27 +167,28 @@ describe("KubeVirt VirtualMachineSnapshot against the emulator", () => {
     const { outs, id } = result!;
     assert.deepEqual([outs.online, outs.consistent], [false, true]);
     await withProgress(() => vms.delete(id, outs));
-    assert.equal(cluster.store.get(KubeVirtVirtualMachineSnapshot, namespace, "keep"), undefined);
-    const content = cluster.store.get(
+    assert.equal(await cluster.api.get(KubeVirtVirtualMachineSnapshot, ns, "keep"), undefined);
+    const content = await cluster.api.get(
       VirtualMachineSnapshotContent,
-      namespace,
+      ns,
       outs.virtualMachineSnapshotContentName,
     );
     assert.ok(content, "the content is kept");
     for (const backup of content.spec.volumeBackups) {
       assert.ok(
-        cluster.store.get(VolumeSnapshot, namespace, backup.volumeSnapshotName),
+        await cluster.api.get(VolumeSnapshot, ns, backup.volumeSnapshotName),
         backup.volumeSnapshotName,
       );
     }
   });
 });
 
-describe("KubeVirt VirtualMachineSnapshot on a cluster older than KubeVirt v1.3.0 (v1alpha1 only)", () => {
-  let cluster: KubeVirtCluster;
-  before(async () => {
+describe("KubeVirt VirtualMachineSnapshot on a cluster older than KubeVirt v1.3.0 (v1alpha1 only)", function () {
+  let cluster: TestCluster;
+  before(async function () {
     cluster = await kubevirtCluster({ v1alpha1Only: true });
-    createVirtualMachine(cluster.store, { namespace, name: "db" });
+    needsSimulator(this, cluster); // a real cluster serves what its release serves
+    await cluster.api.apply(kubevirtVirtualMachine(cluster, { name: "db" }));
   });
   after(async () => cluster?.stop());
 
@@ -186,6 +200,6 @@ describe("KubeVirt VirtualMachineSnapshot on a cluster older than KubeVirt v1.3.
     const read = await vms.read(result!.id, result!.outs);
     assert.equal(read.props!.readyToUse, true);
     await withProgress(() => vms.delete(result!.id, result!.outs));
-    assert.equal(cluster.store.get(KubeVirtVirtualMachineSnapshot, namespace, "old"), undefined);
+    assert.equal(await cluster.api.get(KubeVirtVirtualMachineSnapshot, cluster.namespace, "old"), undefined);
   });
 });

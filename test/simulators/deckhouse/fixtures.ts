@@ -1,13 +1,17 @@
-// Ready-made stand-ins for tests and the demo: the objects a user would create (never their status).
+// Ready-made objects a user would create (never their status): manifests for a cluster's API, and wrappers
+// that write them straight into an emulator's store for the simulators' own tests and the demo.
 import { Secret } from "../../emulator/kinds/core";
 import { VirtualDisk, VirtualMachine } from "../../emulator/kinds/deckhouse";
 import type { KubeObject, ObjectStore } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
+import { createInStore, manifest } from "../manifests";
 
 export interface DiskFixture {
   name: string;
   size?: string;
   storageClassName?: string;
+  /** URL of an image the disk is filled from (dataSource HTTP); without it the disk is blank. */
+  image?: string;
   annotations?: Record<string, string>;
 }
 
@@ -16,29 +20,34 @@ export interface VirtualMachineFixture {
   name: string;
   /** Disk names, or disk descriptions; each disk is created and attached in this order. */
   disks?: Array<string | DiskFixture>;
+  /** URL of a bootable image the first disk is filled from. */
+  image?: string;
+  /** Storage class of disks that do not name one (default: the cluster's default class). */
+  storageClassName?: string;
   /** Names of existing disks to attach after the VM's own ones (e.g. a disk shared with another VM). */
   attach?: string[];
   /** Default true: run policy AlwaysOnUnlessStoppedManually; false: AlwaysOff. An explicit runPolicy wins. */
   running?: boolean;
   runPolicy?: "AlwaysOn" | "AlwaysOff" | "Manual" | "AlwaysOnUnlessStoppedManually";
+  /** Default "generic", the class every Deckhouse cluster has. */
+  virtualMachineClassName?: string;
   /** Default true; false sets the guest-agent knob so the VM never reports AgentReady. */
   guestAgent?: boolean;
   /** Name of a VirtualMachineIPAddress to use (otherwise one is created for the VM). */
   virtualMachineIPAddressName?: string;
   /** Cloud-init user data: stored in a Secret `<name>-cloud-init` referenced by the VM. */
   userData?: string;
+  /** Cloud-init user data in the VM's own spec (provisioning type UserData). */
+  cloudInit?: string;
   annotations?: Record<string, string>;
 }
 
-export function createVirtualDisk(
-  store: ObjectStore,
-  namespace: string,
-  disk: string | DiskFixture,
-): KubeObject {
+export function virtualDiskManifest(namespace: string, disk: string | DiskFixture): KubeObject {
   const d = typeof disk === "string" ? { name: disk } : disk;
-  return store.create(VirtualDisk, {
+  return manifest(VirtualDisk, {
     metadata: { name: d.name, namespace, ...(d.annotations ? { annotations: d.annotations } : {}) },
     spec: {
+      ...(d.image ? { dataSource: { type: "HTTP", http: { url: d.image } } } : {}),
       persistentVolumeClaim: {
         size: d.size ?? "10Gi",
         ...(d.storageClassName ? { storageClassName: d.storageClassName } : {}),
@@ -47,27 +56,43 @@ export function createVirtualDisk(
   });
 }
 
-/** Creates the VM's disks (and user-data Secret) and then the VM; returns the VM as created. */
-export function createVirtualMachine(store: ObjectStore, fixture: VirtualMachineFixture): KubeObject {
+/** The VM's disks (the first one from `image`), its user-data Secret if any, then the VM. */
+export function virtualMachineManifests(fixture: VirtualMachineFixture): KubeObject[] {
   const namespace = fixture.namespace ?? "default";
-  const disks = (fixture.disks ?? []).map((d) => createVirtualDisk(store, namespace, d));
+  const disks = (fixture.disks ?? []).map((d, i) => {
+    const disk = typeof d === "string" ? { name: d } : d;
+    return virtualDiskManifest(namespace, {
+      storageClassName: fixture.storageClassName,
+      ...(i === 0 && fixture.image ? { image: fixture.image } : {}),
+      ...disk,
+    });
+  });
   const annotations = {
     ...(fixture.guestAgent === false ? { [KnobAnnotation.GuestAgent]: "false" } : {}),
     ...fixture.annotations,
   };
-  if (fixture.userData !== undefined) {
-    store.create(Secret, {
-      metadata: { name: `${fixture.name}-cloud-init`, namespace },
-      type: "provisioning.virtualization.deckhouse.io/cloud-init",
-      data: { userData: Buffer.from(fixture.userData).toString("base64") },
-    });
-  }
-  return store.create(VirtualMachine, {
+  const secrets =
+    fixture.userData === undefined
+      ? []
+      : [
+          manifest(Secret, {
+            metadata: { name: `${fixture.name}-cloud-init`, namespace },
+            type: "provisioning.virtualization.deckhouse.io/cloud-init",
+            data: { userData: Buffer.from(fixture.userData).toString("base64") },
+          }),
+        ];
+  const provisioning =
+    fixture.userData !== undefined
+      ? { type: "UserDataRef", userDataRef: { kind: "Secret", name: `${fixture.name}-cloud-init` } }
+      : fixture.cloudInit !== undefined
+        ? { type: "UserData", userData: fixture.cloudInit }
+        : undefined;
+  const vm = manifest(VirtualMachine, {
     metadata: { name: fixture.name, namespace, ...(Object.keys(annotations).length ? { annotations } : {}) },
     spec: {
       runPolicy:
         fixture.runPolicy ?? (fixture.running === false ? "AlwaysOff" : "AlwaysOnUnlessStoppedManually"),
-      virtualMachineClassName: "generic",
+      virtualMachineClassName: fixture.virtualMachineClassName ?? "generic",
       cpu: { cores: 1, coreFraction: "100%" },
       memory: { size: "1Gi" },
       blockDeviceRefs: [...disks.map((d) => d.metadata.name!), ...(fixture.attach ?? [])].map((name) => ({
@@ -77,14 +102,21 @@ export function createVirtualMachine(store: ObjectStore, fixture: VirtualMachine
       ...(fixture.virtualMachineIPAddressName
         ? { virtualMachineIPAddressName: fixture.virtualMachineIPAddressName }
         : {}),
-      ...(fixture.userData !== undefined
-        ? {
-            provisioning: {
-              type: "UserDataRef",
-              userDataRef: { kind: "Secret", name: `${fixture.name}-cloud-init` },
-            },
-          }
-        : {}),
+      ...(provisioning ? { provisioning } : {}),
     },
   });
+  return [...disks, ...secrets, vm];
+}
+
+export function createVirtualDisk(
+  store: ObjectStore,
+  namespace: string,
+  disk: string | DiskFixture,
+): KubeObject {
+  return store.create(VirtualDisk, virtualDiskManifest(namespace, disk));
+}
+
+/** Creates the VM's disks (and user-data Secret) and then the VM; returns the VM as created. */
+export function createVirtualMachine(store: ObjectStore, fixture: VirtualMachineFixture): KubeObject {
+  return createInStore(store, [VirtualDisk, Secret, VirtualMachine], virtualMachineManifests(fixture));
 }
