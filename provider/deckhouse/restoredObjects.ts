@@ -14,7 +14,10 @@ export interface ObjectName {
 /** The kinds namePrefix/nameSuffix apply to (the CreateVirtualMachine CRD's own list). */
 const CUSTOMIZED_KINDS = ["VirtualMachine", "VirtualDisk", "VirtualMachineBlockDeviceAttachment", "Secret"];
 
-/** Who created an object, as Deckhouse annotates what a restore creates: the restore's (≤ v1.8.x) or the operation's UID. */
+/**
+ * Who created an object: Deckhouse annotates what a restore creates with the UID of the restore (≤ v1.8.x) or of
+ * the operation.
+ */
 const CREATED_BY = ["virtualization.deckhouse.io/vmrestore", "virtualization.deckhouse.io/vmoprestore"];
 
 const VIRTUAL_MACHINE = deckhouseKind("VirtualMachine", "virtualmachines");
