@@ -1,6 +1,6 @@
-// Progress lines are what `pulumi up` shows of a dynamic provider: the host's stdout, a pipe Node writes
-// synchronously. A thousand resources moving at once would pay a write each, so the lines of one turn of
-// the event loop go out together, and every lifecycle call flushes its own lines before it returns.
+// Progress lines are what `pulumi up` shows of a dynamic provider: the host's stdout. A thousand resources
+// moving at once would pay a write to that pipe each, so the lines of one turn of the event loop go out
+// together, and every lifecycle call flushes the pending lines before it returns.
 let pending: string[] = [];
 
 export function say(line: string): void {

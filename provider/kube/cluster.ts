@@ -64,6 +64,7 @@ export function readKubeconfig(settings: ClusterSettings) {
   try {
     kc = loadKubeconfig(settings);
   } catch (e) {
+    if (e instanceof KubeconfigError) throw e;
     // Parse errors may quote the document; keep only the first line, never the content.
     const first = String((e as Error).message ?? e)
       .split("\n")[0]
@@ -87,6 +88,14 @@ export function readKubeconfig(settings: ClusterSettings) {
       `${source} has no cluster for context "${kc.getCurrentContext() || "(none)"}". Set "context" or fix current-context.`,
     );
   }
+  // As client-node refuses: credentials would cross the network unencrypted.
+  if (current.server.startsWith("http:") && !current.skipTLSVerify) {
+    throw new KubeconfigError(
+      `${source} names a plain http:// server (${current.server}) for context "${kc.getCurrentContext()}": ` +
+        `credentials would be sent unencrypted. Use the cluster's https:// address, or set ` +
+        `insecure-skip-tls-verify: true on that cluster if it is a local proxy such as "kubectl proxy".`,
+    );
+  }
   return { kc, current };
 }
 
@@ -101,6 +110,12 @@ function loadKubeconfig(settings: ClusterSettings): Kubeconfig {
   if (text !== undefined) {
     const plain = PlainKubeconfig.parse(text, file && path.dirname(file));
     if (!plain.needsClient(settings.context)) return plain;
+  } else if (!kubeconfigFiles().length && !process.env.KUBERNETES_SERVICE_HOST) {
+    // client-node would fall back to http://localhost:8080, which is never what a user meant.
+    throw new KubeconfigError(
+      "No kubeconfig was found: KUBECONFIG is not set, ~/.kube/config does not exist and this is not a pod. " +
+        'Set KUBECONFIG, the "kubeconfig" input or the pulumi-vm-snapshots:kubeconfig stack setting.',
+    );
   }
   const { KubeConfig } = require("@kubernetes/client-node") as typeof import("@kubernetes/client-node");
   const kc = new KubeConfig();
@@ -109,16 +124,20 @@ function loadKubeconfig(settings: ClusterSettings): Kubeconfig {
   return kc;
 }
 
+/** The files KUBECONFIG names, or else ~/.kube/config if it exists (HOME as client-node reads it). */
+function kubeconfigFiles(): string[] {
+  const named = (process.env.KUBECONFIG ?? "").split(path.delimiter).filter(Boolean);
+  if (named.length) return named;
+  const home = process.platform === "win32" ? os.homedir() : process.env.HOME;
+  const file = home ? path.join(home, ".kube", "config") : undefined;
+  return file && existsSync(file) ? [file] : [];
+}
+
 /** The file the default lookup reads when it is exactly one (client-node merges several). */
 function defaultKubeconfigFile(): string | undefined {
-  const named = process.env.KUBECONFIG;
-  if (named) {
-    const files = named.split(path.delimiter).filter(Boolean);
-    return files.length === 1 ? files[0] : undefined;
-  }
-  if (process.platform === "win32") return undefined; // client-node also asks WSL
-  const home = path.join(os.homedir(), ".kube", "config");
-  return existsSync(home) ? home : undefined;
+  if (process.platform === "win32" && !process.env.KUBECONFIG) return undefined; // client-node also asks WSL
+  const files = kubeconfigFiles();
+  return files.length === 1 ? files[0] : undefined;
 }
 
 type ConfigTypes = typeof import("@kubernetes/client-node/dist/config_types.js");
@@ -135,20 +154,22 @@ class PlainKubeconfig implements Kubeconfig {
   static parse(text: string, dir: string | undefined): PlainKubeconfig {
     const yaml = require("js-yaml") as typeof import("js-yaml");
     const entries = require("@kubernetes/client-node/dist/config_types.js") as ConfigTypes;
-    const doc = yaml.load(text) as Record<string, unknown> | null;
+    const doc = yaml.load(text) as Record<string, any> | null;
     if (!doc || typeof doc !== "object") throw new Error("it is not a YAML mapping");
-    const clusters = entries.newClusters(doc.clusters);
-    const users = entries.newUsers(doc.users);
     // Relative file names in a kubeconfig file are relative to that file, as kubectl reads them.
     const absolute = (file: string | undefined) => (dir && file ? path.resolve(dir, file) : file);
+    if (Array.isArray(doc.users)) {
+      // client-node reads a token file while parsing, so it must be made absolute first.
+      for (const u of doc.users) {
+        if (u?.user?.["token-file"]) u.user["token-file"] = absolute(u.user["token-file"]);
+      }
+    }
+    const clusters = entries.newClusters(doc.clusters);
+    const users = entries.newUsers(doc.users);
     for (const c of clusters) c.caFile = absolute(c.caFile);
     for (const u of users) Object.assign(u, { certFile: absolute(u.certFile), keyFile: absolute(u.keyFile) });
-    return new PlainKubeconfig(
-      clusters,
-      entries.newContexts(doc.contexts),
-      users,
-      String(doc["current-context"] ?? ""),
-    );
+    // Not stringified: names are compared as client-node compares them (`current-context: 1` matches `name: 1`).
+    return new PlainKubeconfig(clusters, entries.newContexts(doc.contexts), users, doc["current-context"]);
   }
 
   /** Whether the user of `context` (or the current one) gets short-lived credentials from a plug-in. */

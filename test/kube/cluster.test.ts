@@ -1,6 +1,7 @@
 // Which cluster and credentials a kubeconfig names: read as client-node reads it, whichever way it is
 // written, and with client-node's own machinery where credentials come from a plug-in.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type * as https from "node:https";
 import * as os from "node:os";
@@ -117,20 +118,27 @@ describe("kubeconfig", function () {
       writeFileSync(path.join(dir, "me.key"), pem("KEY"));
       writeFileSync(path.join(dir, "token"), "from-a-file");
       const file = path.join(dir, "config");
+      const relative = { "client-certificate": "me.crt", "client-key": "me.key", "token-file": "token" };
+      writeFileSync(file, kubeconfig({ "certificate-authority": "ca.crt" }, relative));
+      process.env.KUBECONFIG = file;
+      const read = await ours(undefined);
+      assert.equal(read.ca, pem("CA"));
+      assert.equal(read.cert, pem("CERTIFICATE"));
+      assert.equal(read.key, pem("KEY"));
+      // kubectl reads a relative token-file next to the kubeconfig too (client-node would look in the cwd).
+      assert.equal(read.headers.Authorization, "Bearer from-a-file");
+      // With the token file named absolutely, client-node reads the same.
       writeFileSync(
         file,
         kubeconfig(
           { "certificate-authority": "ca.crt" },
-          { "client-certificate": "me.crt", "client-key": "me.key", "token-file": path.join(dir, "token") },
+          { ...relative, "token-file": path.join(dir, "token") },
         ),
       );
-      process.env.KUBECONFIG = file;
       const kc = new KubeConfig();
       kc.loadFromDefault();
-      const read = await ours(undefined);
-      assert.deepEqual(read, await clientNode(kc));
-      assert.equal(read.ca, pem("CA"));
-      assert.equal(read.headers.Authorization, "Bearer from-a-file");
+      await disconnectAll();
+      assert.deepEqual(await ours(undefined), await clientNode(kc));
     });
 
     it("with a context chosen by name", async () => {
@@ -160,12 +168,60 @@ describe("kubeconfig", function () {
       );
     });
 
-    it("a token never appears in the message", () => {
+    it("a secret next to a syntax error never appears in the message", () => {
+      const broken = [
+        "users:",
+        "- name: me",
+        "  user:",
+        "    auth-provider:",
+        "      config:",
+        "        client-secret: s3cr3t-value",
+        "       bad: indentation",
+      ].join("\n");
       assert.throws(
-        () => readKubeconfig({ kubeconfig: "users: [ {name: me, user: {token: s3cr3t-value" }),
-        (e: Error) => !e.message.includes("s3cr3t") && /Cannot read the kubeconfig input/.test(e.message),
+        () => readKubeconfig({ kubeconfig: broken }),
+        (e: Error) =>
+          !e.message.includes("s3cr3t") && /^Cannot read the kubeconfig input: \S/.test(e.message),
       );
     });
+
+    it("a plain http server, unless TLS verification is explicitly skipped (a local proxy)", () => {
+      const http = (cluster: object) =>
+        kubeconfig(cluster, { token: "t0ken" }).replace("https://lab.example:6443/", "http://127.0.0.1:8001");
+      assert.throws(
+        () => readKubeconfig({ kubeconfig: http({}) }),
+        /plain http:\/\/ server \(http:\/\/127\.0\.0\.1:8001\) for context "lab": credentials would be sent unencrypted/,
+      );
+      assert.doesNotThrow(() => readKubeconfig({ kubeconfig: http({ "insecure-skip-tls-verify": true }) }));
+    });
+
+    it("no kubeconfig anywhere, outside a pod", () => {
+      const saved = { HOME: process.env.HOME, host: process.env.KUBERNETES_SERVICE_HOST };
+      delete process.env.KUBECONFIG;
+      delete process.env.KUBERNETES_SERVICE_HOST;
+      process.env.HOME = dir; // no .kube/config there
+      try {
+        assert.throws(() => readKubeconfig({}), /No kubeconfig was found: KUBECONFIG is not set/);
+      } finally {
+        process.env.HOME = saved.HOME;
+        if (saved.host !== undefined) process.env.KUBERNETES_SERVICE_HOST = saved.host;
+      }
+    });
+  });
+
+  it("loads the whole Kubernetes client only for a kubeconfig that needs it", () => {
+    // A fresh process, as a host is: which of client-node's modules does connecting load?
+    const script = (user: object) => `
+      const { connect } = require(${JSON.stringify(path.join(__dirname, "../../provider/kube/cluster"))});
+      // Only which modules got loaded matters here, not whether the credentials work.
+      connect({ kubeconfig: ${JSON.stringify(kubeconfig({}, user))} }).catch(() => {}).then(() => {
+        const loaded = Object.keys(require.cache).some((k) => k.endsWith("@kubernetes/client-node/dist/index.js"));
+        process.stdout.write(String(loaded));
+      });`;
+    const run = (user: object) =>
+      execFileSync(process.execPath, ["--import", "tsx", "-e", script(user)], { encoding: "utf8" });
+    assert.equal(run({ token: "fixed" }), "false");
+    assert.equal(run({ exec: { apiVersion: "client.authentication.k8s.io/v1", command: "true" } }), "true");
   });
 
   describe("credentials from an exec plug-in", function () {
@@ -204,6 +260,23 @@ describe("kubeconfig", function () {
         name: "none",
       };
       assert.equal(await getObject(cluster, ref), undefined);
+    });
+
+    it("for the context chosen by name, while the current context's user has a fixed token", async () => {
+      const doc = load(withPlugin("exec-issued")) as any;
+      doc.users.push({ name: "fixed", user: { token: "not-accepted" } });
+      doc.contexts.push({ name: "fixed", context: { ...doc.contexts[0].context, user: "fixed" } });
+      doc.contexts[0].name = "plugin";
+      doc["current-context"] = "fixed";
+      const ref = {
+        api: deckhouseKind("VirtualDiskSnapshot", "virtualdisksnapshots"),
+        namespace: "default",
+        name: "none",
+      };
+      const viaPlugin = await connect({ kubeconfig: dump(doc), context: "plugin" });
+      assert.equal(await getObject(viaPlugin, ref), undefined);
+      const viaToken = await connect({ kubeconfig: dump(doc) });
+      await assert.rejects(getObject(viaToken, ref), /401/);
     });
 
     it("is refused when the plug-in hands out a token the cluster does not accept", async () => {
