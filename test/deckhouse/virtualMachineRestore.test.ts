@@ -219,6 +219,8 @@ for (const emulated of suites) {
     });
 
     it("waits for a snapshot that is still being taken", async () => {
+      // The in-place restore above restarted db: a snapshot that requires consistency needs its agent again.
+      await deckhouseVmRunning(cluster, "db");
       // The knob paces the simulator's snapshot as disks pace a real one: it is not Ready when the restore starts.
       await cluster.api.create(
         manifest(VirtualMachineSnapshot, {
@@ -375,7 +377,11 @@ for (const emulated of suites) {
 
     it("never deletes an object under a restored name that the restore did not create", async () => {
       const { id, outs } = await up({ namePrefix: "mine-", name: "mine", deleteRestoredResources: true });
-      // The user replaced the restored disk by one of their own under the same name.
+      // The user replaced the restored disk by one of their own under the same name. As a user must: the VM is
+      // stopped first, since Deckhouse holds a disk a running VM uses (its vd-protection finalizer). The disk
+      // is the VM's only one, so it cannot be detached instead (blockDeviceRefs needs one).
+      await cluster.api.patch(VirtualMachine, ns, "mine-db", { spec: { runPolicy: "AlwaysOff" } });
+      await cluster.api.waitFor(VirtualMachine, ns, "mine-db", inPhase("Stopped"), scaled(5000));
       await cluster.api.deleteAndWait(VirtualDisk, ns, "mine-db-root", scaled(2000));
       const own = await cluster.api.create(deckhouseDisk(cluster, "mine-db-root"));
 
@@ -421,12 +427,14 @@ for (const emulated of suites) {
       (r) => r.version === "v1.10",
       "names what is still being deleted after deleteTimeoutSeconds, and finishes on the next destroy",
       async function () {
-        this.timeout(scaled(10_000));
+        // Long enough for the VM to shut down and go on a real cluster (minutes), since only the disk is held.
+        const deleteTimeoutSeconds = cluster.real ? scaled(5) : 1;
+        this.timeout(scaled(20_000) + 2 * deleteTimeoutSeconds * 1000);
         const { id, outs } = await up({
           namePrefix: "held-",
           name: "held",
           deleteRestoredResources: true,
-          deleteTimeoutSeconds: scaled(1),
+          deleteTimeoutSeconds,
         });
         const backup = "example.com/backup";
         await cluster.api.editFinalizers(VirtualDisk, ns, "held-db-root", (f) => [...f, backup]);
@@ -435,7 +443,7 @@ for (const emulated of suites) {
         assert.match(
           String(first.error?.message),
           new RegExp(
-            `still being deleted after ${scaled(1)}s: VirtualDisk ${ns}/held-db-root \\(finalizers: ([^,)]+, )*example\\.com/backup(, [^,)]+)*\\)`,
+            `still being deleted after ${deleteTimeoutSeconds}s: VirtualDisk ${ns}/held-db-root \\(finalizers: ([^,)]+, )*example\\.com/backup(, [^,)]+)*\\)`,
           ),
         );
         assert.equal(await vm("held-db"), undefined);

@@ -89,10 +89,12 @@ describe("the shared watch through the real host", function () {
     }
     assert.equal(emulator.requests.count({ watch: true }), 1, "one watch request for all the creates");
     assert.equal(emulator.requests.peakWatches(), 1);
-    assert.equal(
-      emulator.requests.count({ watch: false }),
-      count,
-      "nothing but the creates: each wait started from its create's answer",
+    assert.equal(emulator.requests.count({ verb: "create" }), count);
+    // Each wait starts from its create's answer. Only an answer that overtook an older one on the way back
+    // (the watch then started after it) makes that older create read its object once.
+    assert.ok(
+      emulator.requests.count({ watch: false }) - count <= count / 10,
+      `nothing but the creates and at most a few reads: ${emulator.requests.count({ watch: false })} requests`,
     );
 
     // Deletes wait while the controller's finalizer holds each object, then end one by one.

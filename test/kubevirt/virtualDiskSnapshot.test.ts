@@ -33,9 +33,13 @@ describe("KubeVirt VirtualDiskSnapshot (CSI) against a cluster", function () {
     const { result, error } = await snapshot({ persistentVolumeClaimName: "db-root", name: "root-snap" });
     assert.ifError(error);
     const { outs, id } = result!;
-    assert.deepEqual(
-      [outs.phase, outs.readyToUse, outs.claimName, outs.restoreSize],
-      ["Ready", true, "db-root", "10Gi"],
+    assert.deepEqual([outs.phase, outs.readyToUse, outs.claimName], ["Ready", true, "db-root"]);
+    // A CSI driver may round the size up to its allocation unit; never down.
+    const requested = (await cluster.api.get(PersistentVolumeClaim, ns, "db-root"))!.spec.resources.requests
+      .storage;
+    assert.ok(
+      bytes(outs.restoreSize) >= bytes(requested),
+      `restoreSize ${outs.restoreSize} is at least the claim's ${requested}`,
     );
     assert.equal(
       (await cluster.api.get(VolumeSnapshot, ns, "root-snap"))?.spec.source.persistentVolumeClaimName,
@@ -44,7 +48,7 @@ describe("KubeVirt VirtualDiskSnapshot (CSI) against a cluster", function () {
 
     await cluster.api.create(
       kubevirtClaim(cluster, "root-copy", {
-        resources: { requests: { storage: "10Gi" } },
+        resources: { requests: { storage: outs.restoreSize } },
         dataSource: outs.dataSource,
       }),
     );
@@ -119,3 +123,21 @@ describe("KubeVirt VirtualDiskSnapshot (CSI) against a cluster", function () {
     assert.equal(await cluster.api.get(VolumeSnapshot, ns, "missing"), undefined);
   });
 });
+
+/** A storage quantity in bytes: a plain number, or one with a binary (Ki Mi Gi Ti) or decimal (k M G T) suffix. */
+function bytes(quantity: string | number): number {
+  const match = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/.exec(String(quantity));
+  assert.ok(match, `cannot read the quantity "${quantity}"`);
+  const units: Record<string, number> = {
+    Ki: 2 ** 10,
+    Mi: 2 ** 20,
+    Gi: 2 ** 30,
+    Ti: 2 ** 40,
+    k: 1e3,
+    K: 1e3,
+    M: 1e6,
+    G: 1e9,
+    T: 1e12,
+  };
+  return Number(match[1]) * (match[2] ? units[match[2]] : 1);
+}

@@ -184,5 +184,31 @@ export const VolumeSnapshot: ResourceType = {
   ...admission({ kind: "VolumeSnapshot", group: "snapshot.storage.k8s.io" }, volumeSnapshotSchema),
 };
 
+export const namespaceSchema: Schema = {
+  type: "object",
+  properties: {
+    spec: { type: "object", properties: { finalizers: { type: "array", items: string } } },
+    status: { type: "object", properties: { phase: string } },
+  },
+};
+
+const namespaceAdmission = admission({ kind: "Namespace", group: "" }, namespaceSchema);
+
+/** Cluster-scoped; the suites read its labels (a namespace dedicated to them). No lifecycle beyond Active. */
+export const Namespace: ResourceType = {
+  group: "",
+  version: "v1",
+  kind: "Namespace",
+  plural: "namespaces",
+  shortNames: ["ns"],
+  namespaced: false,
+  statusSubresource: true,
+  ...namespaceAdmission,
+  default(obj) {
+    namespaceAdmission.default(obj);
+    if (!obj.status?.phase) obj.status = { ...obj.status, phase: "Active" };
+  },
+};
+
 /** The core group's kinds, which every cluster serves. */
-export const coreKinds: ResourceType[] = [Secret, PersistentVolumeClaim];
+export const coreKinds: ResourceType[] = [Namespace, Secret, PersistentVolumeClaim];

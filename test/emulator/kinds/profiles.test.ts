@@ -5,7 +5,7 @@ import { profile, profileNames, profiles } from "./profiles";
 const served = (name: (typeof profileNames)[number]) =>
   profiles[name].map((t) => `${t.kind} ${apiVersionOf(t)}`).sort();
 
-const core = ["PersistentVolumeClaim v1", "Secret v1"];
+const core = ["Namespace v1", "PersistentVolumeClaim v1", "Secret v1"];
 const csi = ["VolumeSnapshot snapshot.storage.k8s.io/v1"];
 const deckhouse = (kinds: string[]) => kinds.map((k) => `${k} virtualization.deckhouse.io/v1alpha2`);
 const deckhouseCommon = [
