@@ -105,12 +105,15 @@ export function readKubeconfig(settings: ClusterSettings) {
  * the kubeconfig needs it: exec plugins and auth providers, the in-cluster account, several KUBECONFIG files.
  */
 function loadKubeconfig(settings: ClusterSettings): Kubeconfig {
-  const file = settings.kubeconfig === undefined ? defaultKubeconfigFile() : undefined;
+  const files = settings.kubeconfig === undefined ? kubeconfigFiles() : [];
+  // One file is read here; client-node merges several (and on Windows without KUBECONFIG also asks WSL).
+  const one = files.length === 1 && (process.platform !== "win32" || !!process.env.KUBECONFIG);
+  const file = one ? files[0] : undefined;
   const text = settings.kubeconfig ?? (file !== undefined ? readFileSync(file, "utf8") : undefined);
   if (text !== undefined) {
     const plain = PlainKubeconfig.parse(text, file && path.dirname(file));
     if (!plain.needsClient(settings.context)) return plain;
-  } else if (!kubeconfigFiles().length && !process.env.KUBERNETES_SERVICE_HOST) {
+  } else if (!files.length && !process.env.KUBERNETES_SERVICE_HOST) {
     // client-node would fall back to http://localhost:8080, which is never what a user meant.
     throw new KubeconfigError(
       "No kubeconfig was found: KUBECONFIG is not set, ~/.kube/config does not exist and this is not a pod. " +
@@ -131,13 +134,6 @@ function kubeconfigFiles(): string[] {
   const home = process.platform === "win32" ? os.homedir() : process.env.HOME;
   const file = home ? path.join(home, ".kube", "config") : undefined;
   return file && existsSync(file) ? [file] : [];
-}
-
-/** The file the default lookup reads when it is exactly one (client-node merges several). */
-function defaultKubeconfigFile(): string | undefined {
-  if (process.platform === "win32" && !process.env.KUBECONFIG) return undefined; // client-node also asks WSL
-  const files = kubeconfigFiles();
-  return files.length === 1 ? files[0] : undefined;
 }
 
 type ConfigTypes = typeof import("@kubernetes/client-node/dist/config_types.js");

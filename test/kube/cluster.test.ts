@@ -231,6 +231,13 @@ describe("kubeconfig", function () {
     );
     after(async () => emulator.stop());
 
+    /** An object that is not there: reading it only shows whether the cluster accepted the credentials. */
+    const ref = {
+      api: deckhouseKind("VirtualDiskSnapshot", "virtualdisksnapshots"),
+      namespace: "default",
+      name: "none",
+    };
+
     /** The emulator's kubeconfig with its user's token replaced by a plug-in that prints `token`. */
     function withPlugin(token: string): string {
       const plugin = path.join(dir, "credential.js");
@@ -254,11 +261,6 @@ describe("kubeconfig", function () {
 
     it("reaches the cluster with the token the plug-in hands out", async () => {
       const cluster = await connect({ kubeconfig: withPlugin("exec-issued") });
-      const ref = {
-        api: deckhouseKind("VirtualDiskSnapshot", "virtualdisksnapshots"),
-        namespace: "default",
-        name: "none",
-      };
       assert.equal(await getObject(cluster, ref), undefined);
     });
 
@@ -268,11 +270,6 @@ describe("kubeconfig", function () {
       doc.contexts.push({ name: "fixed", context: { ...doc.contexts[0].context, user: "fixed" } });
       doc.contexts[0].name = "plugin";
       doc["current-context"] = "fixed";
-      const ref = {
-        api: deckhouseKind("VirtualDiskSnapshot", "virtualdisksnapshots"),
-        namespace: "default",
-        name: "none",
-      };
       const viaPlugin = await connect({ kubeconfig: dump(doc), context: "plugin" });
       assert.equal(await getObject(viaPlugin, ref), undefined);
       const viaToken = await connect({ kubeconfig: dump(doc) });
@@ -281,11 +278,6 @@ describe("kubeconfig", function () {
 
     it("is refused when the plug-in hands out a token the cluster does not accept", async () => {
       const cluster = await connect({ kubeconfig: withPlugin("wrong") });
-      const ref = {
-        api: deckhouseKind("VirtualDiskSnapshot", "virtualdisksnapshots"),
-        namespace: "default",
-        name: "none",
-      };
       await assert.rejects(getObject(cluster, ref), /401/);
     });
   });
