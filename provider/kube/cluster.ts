@@ -42,12 +42,7 @@ interface Kubeconfig {
 const clusters = new Map<string, Promise<Cluster>>();
 
 export function connect(settings: ClusterSettings): Promise<Cluster> {
-  const key = createHash("sha256")
-    .update(settings.kubeconfig ?? `env:${process.env.KUBECONFIG ?? ""}`)
-    .update("\0")
-    .update(settings.context ?? "")
-    .digest("hex")
-    .slice(0, 16);
+  const key = keyOf(settings.kubeconfig ?? `env:${process.env.KUBECONFIG ?? ""}`, settings.context ?? "");
   let cluster = clusters.get(key);
   if (!cluster) {
     cluster = load(key, settings);
@@ -55,6 +50,16 @@ export function connect(settings: ClusterSettings): Promise<Cluster> {
     cluster.catch(() => clusters.delete(key));
   }
   return cluster;
+}
+
+let lastKey: { source: string; context: string; key: string } | undefined;
+
+/** The cache key of a kubeconfig and context: every resource of a stack asks with the same text, so the last is kept. */
+function keyOf(source: string, context: string): string {
+  if (lastKey?.source === source && lastKey.context === context) return lastKey.key;
+  const key = createHash("sha256").update(source).update("\0").update(context).digest("hex").slice(0, 16);
+  lastKey = { source, context, key };
+  return key;
 }
 
 /** Reads and checks a kubeconfig without contacting anything: a bad one is a KubeconfigError naming what is wrong. */

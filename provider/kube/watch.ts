@@ -245,10 +245,11 @@ class CollectionWatch {
     res.setEncoding("utf8");
     res.on("data", (chunk: string) => {
       buffer += chunk;
+      let from = 0;
       let nl: number;
-      while ((nl = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
+      while ((nl = buffer.indexOf("\n", from)) >= 0) {
+        const line = buffer.slice(from, nl).trim();
+        from = nl + 1;
         if (!line) continue;
         let event: { type: string; object: any };
         try {
@@ -264,6 +265,7 @@ class CollectionWatch {
         this.failures = 0;
         this.onEvent(event.type, event.object);
       }
+      buffer = buffer.slice(from);
     });
     res.on("end", () => end());
     res.on("error", (e) => end(`the watch connection broke (${e.message})`));

@@ -10,7 +10,7 @@ import { createVirtualMachine } from "../simulators/deckhouse/fixtures";
 import { waitFor } from "../simulators/waitFor";
 
 /** One write the controller made: new finalizers (metadata) or a new status (the status subresource). */
-export type Step = { finalizers: string[] } | { status: Record<string, any> };
+export type Step = { finalizers: string[] } | { status: Record<string, any>; statusText: string };
 
 export interface Recording {
   type: ResourceType;
@@ -98,7 +98,8 @@ function stepsBetween(from: KubeObject, objects: KubeObject[]): Step[] {
     if (JSON.stringify(finalizers) !== JSON.stringify(before.metadata.finalizers ?? [])) {
       steps.push({ finalizers });
     }
-    if (JSON.stringify(after.status) !== JSON.stringify(before.status)) steps.push({ status: after.status });
+    const statusText = JSON.stringify(after.status);
+    if (statusText !== JSON.stringify(before.status)) steps.push({ status: after.status, statusText });
     before = after;
   }
   return steps;
@@ -124,8 +125,8 @@ export function startReplay(store: ObjectStore, recordings: Recording[], pace: P
   const play = (recording: Recording, object: KubeObject, stage: "create" | "delete", totalMs: number) => {
     const { namespace, name, uid } = object.metadata;
     const steps = recording[stage];
-    const rename = (status: object) =>
-      JSON.parse(JSON.stringify(status).replaceAll(recording.uid, uid!).replaceAll(recording.name, name!));
+    const rename = (statusText: string) =>
+      JSON.parse(statusText.replaceAll(recording.uid, uid!).replaceAll(recording.name, name!));
     const apply = (i: number) => {
       const current = store.get(recording.type, namespace, name!);
       if (!current || current.metadata.uid !== uid || i >= steps.length) return;
@@ -137,7 +138,11 @@ export function startReplay(store: ObjectStore, recordings: Recording[], pace: P
           metadata: { ...current.metadata, finalizers: step.finalizers },
         });
       } else {
-        store.update(recording.type, { ...current, status: rename(step.status) }, { subresource: "status" });
+        store.update(
+          recording.type,
+          { ...current, status: rename(step.statusText) },
+          { subresource: "status" },
+        );
       }
       // Steps are spread evenly, so the terminal phase is written `totalMs` after creation.
       later(totalMs / steps.length, () => apply(i + 1));

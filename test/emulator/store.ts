@@ -122,7 +122,18 @@ export interface StoreEvent {
 
 export type StoreListener = (event: StoreEvent) => void;
 
-const clone = <T>(o: T): T => structuredClone(o);
+/**
+ * A copy of a JSON value. Stored objects are JSON (from request bodies or the simulators), so this is all a
+ * copy needs, and several times cheaper than structuredClone: every write copies the object a few times.
+ */
+const clone = <T>(o: T): T => copyJson(o);
+function copyJson(v: any): any {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(copyJson);
+  const copy: Record<string, unknown> = {};
+  for (const k in v) if (v[k] !== undefined) copy[k] = copyJson(v[k]);
+  return copy;
+}
 const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const gr = (t: ResourceType) => (t.group ? `${t.plural}.${t.group}` : t.plural);
 const specOf = (o: KubeObject) => {
@@ -130,7 +141,21 @@ const specOf = (o: KubeObject) => {
   const { metadata: _m, status: _s, apiVersion: _a, kind: _k, ...rest } = o;
   return rest;
 };
-const deepEqual = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** Equal as JSON documents: key order does not matter and an undefined field is an absent one. */
+function deepEqual(a: any, b: any): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  let count = 0;
+  for (const k in a) {
+    if (a[k] === undefined) continue;
+    if (!deepEqual(a[k], b[k])) return false;
+    count++;
+  }
+  for (const k in b) if (b[k] !== undefined) count--;
+  return count === 0;
+}
 
 /** `dryRun` validates and answers as the write would, without storing or emitting anything. */
 export interface WriteOptions {

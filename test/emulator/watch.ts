@@ -74,10 +74,41 @@ class Watcher {
   cutTimer: NodeJS.Timeout | undefined;
   timeoutTimer: NodeJS.Timeout | undefined;
 
+  /** Lines written since the last flush. */
+  private pending: string[] = [];
+  private flushing: NodeJS.Immediate | undefined;
+
   constructor(
     readonly res: ServerResponse,
     readonly spec: WatchSpec,
   ) {}
+
+  /**
+   * Queues a line; the queue goes out in one write once the event loop has nothing else to run now, as the
+   * apiserver flushes a watch when its queue of events is drained rather than after every event.
+   */
+  write(text: string): void {
+    this.pending.push(text);
+    this.flushing ??= setImmediate(() => this.flush());
+  }
+
+  /** Sends what is queued; `then` runs once it has left. */
+  flush(then?: () => void): void {
+    clearImmediate(this.flushing);
+    this.flushing = undefined;
+    if (this.res.destroyed) return;
+    const text = this.pending.join("");
+    this.pending = [];
+    if (text || then) this.res.write(text, then);
+    if (this.res.writableLength > MAX_BUFFERED_BYTES) this.res.destroy();
+  }
+
+  /** Ends the stream cleanly after what is queued. */
+  end(text?: string): void {
+    if (text) this.pending.push(text);
+    this.flush();
+    this.res.end();
+  }
 
   get apiVersion() {
     return apiVersionOf(this.spec.type);
@@ -151,11 +182,11 @@ export class WatchHub implements WatchControl {
     if (spec.endBookmark) this.bookmark(w, { "k8s.io/initial-events-end": "true" });
     if (res.destroyed) return;
     this.index(w);
-    if (spec.timeoutSeconds) w.timeoutTimer = setTimeout(() => res.end(), spec.timeoutSeconds * 1000);
+    if (spec.timeoutSeconds) w.timeoutTimer = setTimeout(() => w.end(), spec.timeoutSeconds * 1000);
   }
 
   private expire(w: Watcher, error: StatusError) {
-    w.res.end(line("ERROR", error.toStatus()));
+    w.end(line("ERROR", error.toStatus()));
   }
 
   private index(w: Watcher) {
@@ -220,11 +251,11 @@ export class WatchHub implements WatchControl {
     if (cutAfter !== undefined && w.delivered >= cutAfter) {
       // Cut abruptly, but after the event left: a real connection loss never un-sends bytes.
       w.cut = true;
-      w.res.write(text, () => w.res.destroy());
+      w.write(text);
+      w.flush(() => w.res.destroy());
       return;
     }
-    w.res.write(text);
-    if (w.res.writableLength > MAX_BUFFERED_BYTES) w.res.destroy();
+    w.write(text);
   }
 
   private bookmark(w: Watcher, annotations?: Record<string, string>) {
@@ -233,7 +264,7 @@ export class WatchHub implements WatchControl {
       resourceVersion: String(this.store.resourceVersion),
       ...(annotations ? { annotations } : {}),
     };
-    w.res.write(line("BOOKMARK", { kind: w.spec.type.kind, apiVersion: w.apiVersion, metadata }));
+    w.write(line("BOOKMARK", { kind: w.spec.type.kind, apiVersion: w.apiVersion, metadata }));
   }
 
   private arm(w: Watcher) {
@@ -262,7 +293,7 @@ export class WatchHub implements WatchControl {
   endStreams(type: ResourceType): void {
     for (const w of this.watchers) {
       const t = w.spec.type;
-      if (t.group === type.group && t.version === type.version && t.plural === type.plural) w.res.end();
+      if (t.group === type.group && t.version === type.version && t.plural === type.plural) w.end();
     }
   }
 
