@@ -172,6 +172,52 @@ describe("kubectl against the emulator", function () {
     assert.equal(emu.store.get(VirtualDiskSnapshot, "default", "disk-snapshot"), undefined);
   });
 
+  it("applies server-side: creates, drops what it no longer applies, and refuses another manager's field unless forced", async () => {
+    const file = join(dir, "snapshot.yaml");
+    const applyWith = async (labels: string, extra: string[] = []) => {
+      await writeFile(file, MANIFEST.replace("    app: demo\n", labels));
+      return kubectl(["apply", "--server-side", "-f", file, ...extra]);
+    };
+    const labelsNow = async () =>
+      JSON.parse(
+        (await kubectl(["get", "vdsnapshot", "disk-snapshot", "-o", "json", "--show-managed-fields"])).stdout,
+      ).metadata;
+
+    const created = await applyWith("    app: demo\n    tier: db\n");
+    assert.equal(created.code, 0, created.stderr);
+    assert.equal(
+      created.stdout.trim(),
+      "virtualdisksnapshot.virtualization.deckhouse.io/disk-snapshot serverside-applied",
+    );
+    let metadata = await labelsNow();
+    assert.deepEqual(metadata.labels, { app: "demo", tier: "db" });
+    assert.deepEqual(
+      metadata.managedFields.map((m: { manager: string; operation: string }) => [m.manager, m.operation]),
+      [["kubectl", "Apply"]],
+    );
+
+    assert.equal((await applyWith("    app: demo\n")).code, 0);
+    assert.deepEqual((await labelsNow()).labels, { app: "demo" }, "the label no longer applied is removed");
+
+    const refused = await applyWith("    app: other\n", ["--field-manager", "other"]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      /Apply failed with 1 conflict: conflict with "kubectl": \.metadata\.labels\.app/,
+    );
+    assert.deepEqual((await labelsNow()).labels, { app: "demo" }, "a refused apply changes nothing");
+
+    const forced = await applyWith("    app: other\n", ["--field-manager", "other", "--force-conflicts"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    metadata = await labelsNow();
+    assert.deepEqual(metadata.labels, { app: "other" });
+    assert.deepEqual(
+      metadata.managedFields.map((m: { manager: string }) => m.manager).sort(),
+      ["kubectl", "other"],
+      "kubectl keeps the spec it applied; the label moved to the forcing manager",
+    );
+  });
+
   it("reports a missing object with exit code 1 and the server's message", async () => {
     const run = await kubectl(["get", "vdsnapshot", "missing"]);
     assert.equal(run.code, 1);

@@ -1,5 +1,6 @@
 // REST verbs on served kinds: the handler half of the apiserver, on top of ObjectStore.
 import { load } from "js-yaml";
+import { applyConfiguration } from "./apply";
 import { applyJsonPatch, applyMergePatch, isJsonObject } from "./patch";
 import type { ResourceRoute } from "./routes";
 import { parseSelection, type Selection } from "./selectors";
@@ -36,6 +37,7 @@ const unsupportedMediaType = (accepted: string[]) =>
     `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`,
   );
 
+const APPLY = "application/apply-patch+yaml";
 const mediaTypeOf = (contentType: string) => contentType.split(";")[0].trim().toLowerCase();
 const groupKind = (t: ResourceType) => (t.group ? `${t.kind}.${t.group}` : t.kind);
 
@@ -235,10 +237,11 @@ export class Resources {
   private patch(call: ResourceCall): Reply {
     const { type, route } = call;
     const mediaType = mediaTypeOf(call.contentType);
-    const accepted = ["application/json-patch+json", "application/merge-patch+json"];
+    const accepted = ["application/json-patch+json", "application/merge-patch+json", APPLY];
     // Core kinds have strategic merge patch; without their schemas it merges as a JSON merge patch.
     if (!type.group) accepted.push("application/strategic-merge-patch+json");
     if (!accepted.includes(mediaType)) throw unsupportedMediaType(accepted);
+    if (mediaType === APPLY) return this.apply(call);
     const patch = parseJson(call.body.toString("utf8"));
     const current = asServed(this.store.mustGet(type, route.namespace, route.name!), type);
     const patched =
@@ -256,6 +259,51 @@ export class Resources {
     checkName(obj, call);
     checkNamespace(obj, call);
     return this.update(call, obj);
+  }
+
+  /** Server-side apply: creates the object when it does not exist yet. */
+  private apply(call: ResourceCall): Reply {
+    const { type, route, query } = call;
+    const manager = query.get("fieldManager");
+    if (!manager) {
+      const message = "Required value: is required for apply patch";
+      throw new StatusError(
+        422,
+        "Invalid",
+        `PatchOptions.meta.k8s.io "" is invalid: fieldManager: ${message}`,
+        {
+          group: "meta.k8s.io",
+          kind: "PatchOptions",
+          causes: [{ reason: "FieldValueRequired", message, field: "fieldManager" }],
+        },
+      );
+    }
+    const force = query.get("force");
+    if (force !== null && force !== "true" && force !== "false") {
+      throw badRequest(`force: Invalid value: "${force}": must be true or false`);
+    }
+    const config = decodeObject({ ...call, contentType: "application/yaml" });
+    if (!config.apiVersion || !config.kind)
+      throw badRequest("apiVersion and kind must be set in an applied configuration");
+    config.metadata.name ??= route.name;
+    checkName(config, call);
+    checkNamespace(config, call);
+    const subresource = route.subresource;
+    const live = this.store.get(type, route.namespace, route.name!);
+    // Only the object itself can be created by an apply: its status answers 404 (mustGet throws it).
+    if (!live && subresource) this.store.mustGet(type, route.namespace, route.name!);
+    const next = applyConfiguration(live && asServed(live, type), {
+      config,
+      manager,
+      force: force === "true",
+      apiVersion: apiVersionOf(type),
+      subresource,
+    });
+    if (!live) {
+      const created = this.store.create(type, next, route.namespace, { dryRun: dryRunOf(query) });
+      return { code: 201, body: asServed(created, type) };
+    }
+    return this.update(call, next);
   }
 
   private delete(call: ResourceCall): Reply {

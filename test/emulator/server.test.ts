@@ -539,7 +539,7 @@ describe("emulator server", function () {
       assert.equal((await rawRequest(emu, "DELETE", `${WIDGETS}/w/status`)).status, 405);
     });
 
-    it("415 UnsupportedMediaType for strategic merge and apply patches of custom resources", async () => {
+    it("415 UnsupportedMediaType for strategic merge patches of custom resources", async () => {
       await create(widget("smp"));
       const smp = await failure(
         objects.patch(
@@ -555,13 +555,8 @@ describe("emulator server", function () {
       assert.equal(smp.status.reason, "UnsupportedMediaType");
       assert.equal(
         smp.status.message,
-        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json",
+        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
       );
-      const apply = await rawRequest(emu, "PATCH", `${WIDGETS}/smp`, {
-        contentType: "application/apply-patch+yaml",
-        body: "{}",
-      });
-      assert.equal(apply.status, 415);
     });
 
     it("401 Unauthorized without the bearer token", async () => {

@@ -392,8 +392,13 @@ export class ObjectStore {
     if (opts.subresource === "status") {
       next = clone(old);
       next.status = clone(input.status);
+      if (input.metadata?.managedFields) next.metadata.managedFields = clone(input.metadata.managedFields);
     } else {
       next = clone(input);
+      // A write that leaves managedFields out keeps them, as the apiserver does.
+      if (next.metadata.managedFields === undefined && old.metadata.managedFields !== undefined) {
+        next.metadata.managedFields = clone(old.metadata.managedFields);
+      }
       next.apiVersion = apiVersionOf(type);
       next.kind = type.kind;
       if (type.statusSubresource) {
