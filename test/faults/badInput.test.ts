@@ -45,346 +45,151 @@ const valid: Record<string, Properties> = {
 
 const DNS = /must be lowercase letters, digits, '-' and '\.', starting and ending with a letter or digit/;
 
+/**
+ * The rows of one kind: what is wrong → [the inputs it spoils, the reason, the property path the failure must name].
+ * The path may be left out when it is the one input spoilt.
+ */
+function rowsOf(kind: string, rows: Record<string, [Properties, RegExp, string?]>): BadInput[] {
+  return Object.entries(rows).map(([what, [args, reason, property]]) => {
+    const spoilt = Object.keys(args);
+    if (property === undefined && spoilt.length !== 1) {
+      throw new Error(`${kind} ${what}: give the property path the failure must name`);
+    }
+    return { kind, what, args, property: property ?? spoilt[0], reason };
+  });
+}
+
 const table: BadInput[] = [
-  // Names
-  {
-    kind: VDS,
-    what: "missing disk name",
-    args: { virtualDiskName: undefined },
-    property: "virtualDiskName",
-    reason: /^virtualDiskName is required$/,
-  },
-  {
-    kind: VDS,
-    what: "empty disk name",
-    args: { virtualDiskName: "" },
-    property: "virtualDiskName",
-    reason: /must not be empty/,
-  },
-  {
-    kind: VDS,
-    what: "disk name not DNS-1123",
-    args: { virtualDiskName: "Root_Disk" },
-    property: "virtualDiskName",
-    reason: DNS,
-  },
-  {
-    kind: VMS,
-    what: "object name starting with '-'",
-    args: { name: "-nightly" },
-    property: "name",
-    reason: DNS,
-  },
-  {
-    kind: VMS,
-    what: "object name of 254 characters",
-    args: { name: "a".repeat(254) },
-    property: "name",
-    reason: /at most 253 characters/,
-  },
-  {
-    kind: VMS,
-    what: "empty object name",
-    args: { name: "" },
-    property: "name",
-    reason: /name must not be empty/,
-  },
-  {
-    kind: VDS,
-    what: "namespace in capitals",
-    args: { namespace: "Prod" },
-    property: "namespace",
-    reason: /namespace must be lowercase letters, digits and '-'/,
-  },
-  {
-    kind: VDS,
-    what: "namespace of 64 characters",
-    args: { namespace: "n".repeat(64) },
-    property: "namespace",
-    reason: /at most 63 characters/,
-  },
-  {
-    kind: VMR,
-    what: "missing snapshot name",
-    args: { virtualMachineSnapshotName: undefined },
-    property: "virtualMachineSnapshotName",
-    reason: /is required/,
-  },
-  {
-    kind: KV_VMR,
-    what: "missing target name",
-    args: { targetName: undefined },
-    property: "targetName",
-    reason: /^targetName is required$/,
-  },
-  {
-    kind: KV_VMS,
-    what: "VM name with a slash",
-    args: { virtualMachineName: "vms/web" },
-    property: "virtualMachineName",
-    reason: DNS,
-  },
-  // Timeouts and durations
-  {
-    kind: VDS,
-    what: "negative wait timeout",
-    args: { waitTimeoutSeconds: -5 },
-    property: "waitTimeoutSeconds",
-    reason: /must be greater than 0/,
-  },
-  {
-    kind: VDS,
-    what: "absurd wait timeout (a billion seconds)",
-    args: { waitTimeoutSeconds: 1e9 },
-    property: "waitTimeoutSeconds",
-    reason: /at most 86400 \(24 hours\)/,
-  },
-  {
-    kind: VMS,
-    what: "fractional wait timeout",
-    args: { waitTimeoutSeconds: 1.5 },
-    property: "waitTimeoutSeconds",
-    reason: /whole number of seconds/,
-  },
-  {
-    kind: VMS,
-    what: "wait timeout written as a duration",
-    args: { waitTimeoutSeconds: "10m" },
-    property: "waitTimeoutSeconds",
-    reason: /must be a number of seconds/,
-  },
-  {
-    kind: KV_VMR,
-    what: "zero delete timeout",
-    args: { deleteTimeoutSeconds: 0 },
-    property: "deleteTimeoutSeconds",
-    reason: /must be greater than 0/,
-  },
-  {
-    kind: KV_VMS,
-    what: "failureDeadline in words",
-    args: { failureDeadline: "5 minutes" },
-    property: "failureDeadline",
-    reason: /duration such as "90s", "5m" or "1h30m"/,
-  },
-  {
-    kind: KV_VMS,
-    what: "negative failureDeadline",
-    args: { failureDeadline: "-1m" },
-    property: "failureDeadline",
-    reason: /duration such as/,
-  },
-  {
-    kind: KV_VDS,
-    what: "negative failureDeadlineSeconds",
-    args: { failureDeadlineSeconds: -1 },
-    property: "failureDeadlineSeconds",
-    reason: /0 \(no deadline\) or more/,
-  },
-  // Enums
-  {
-    kind: VMS,
-    what: "keepIPAddress not a known value",
-    args: { keepIPAddress: "Sometimes" },
-    property: "keepIPAddress",
-    reason: /must be one of "Always", "Never"; got "Sometimes"/,
-  },
-  {
-    kind: VMR,
-    what: "unknown restore mode",
-    args: { mode: "Fast" },
-    property: "mode",
-    reason: /must be one of "Strict", "BestEffort", "DryRun", "Safe", "Forced"; got "Fast"/,
-  },
-  {
-    kind: VMR,
-    what: "unknown restore API",
-    args: { api: "VirtualMachineClone" },
-    property: "api",
-    reason: /must be one of "auto", .*got "VirtualMachineClone"/,
-  },
-  {
-    kind: KV_VMS,
-    what: "unknown deletionPolicy",
-    args: { deletionPolicy: "Keep" },
-    property: "deletionPolicy",
-    reason: /must be one of "Delete", "Retain"/,
-  },
-  {
-    kind: KV_VMR,
-    what: "unknown targetReadinessPolicy",
-    args: { targetReadinessPolicy: "Wait" },
-    property: "targetReadinessPolicy",
-    reason: /must be one of "WaitGracePeriod", "StopTarget", "FailImmediate", "WaitEventually"/,
-  },
-  {
-    kind: KV_VMR,
-    what: "unknown volumeRestorePolicy",
-    args: { volumeRestorePolicy: "Random" },
-    property: "volumeRestorePolicy",
-    reason: /must be one of "RandomizeNames", "InPlace", "PrefixTargetName"/,
-  },
-  // Patches
-  {
-    kind: KV_VMR,
-    what: "patch of the VM's name (outside the allowed paths)",
-    args: { patches: [{ op: "replace", path: "/metadata/name", value: "x" }] },
-    property: "patches.0",
-    reason:
+  ...rowsOf(VDS, {
+    "missing disk name": [{ virtualDiskName: undefined }, /^virtualDiskName is required$/],
+    "empty disk name": [{ virtualDiskName: "" }, /must not be empty/],
+    "disk name not DNS-1123": [{ virtualDiskName: "Root_Disk" }, DNS],
+    "namespace in capitals": [{ namespace: "Prod" }, /namespace must be lowercase letters, digits and '-'/],
+    "namespace of 64 characters": [{ namespace: "n".repeat(64) }, /at most 63 characters/],
+    "negative wait timeout": [{ waitTimeoutSeconds: -5 }, /must be greater than 0/],
+    "absurd wait timeout (a billion seconds)": [{ waitTimeoutSeconds: 1e9 }, /at most 86400 \(24 hours\)/],
+    "unknown property (a typo)": [
+      { virtualDisk: "db-root" },
+      /"virtualDisk" is not an input of this resource; the inputs are: .*virtualDiskName/,
+    ],
+    "requiredConsistency as a string": [
+      { requiredConsistency: "yes" },
+      /requiredConsistency must be true or false/,
+    ],
+    "label key with a space": [
+      { labels: { "team name": "db" } },
+      /key "team name" must be at most 63 letters, digits/,
+      "labels.team name",
+    ],
+    "label value of 64 characters": [
+      { labels: { app: "v".repeat(64) } },
+      /must be at most 63 letters, digits/,
+      "labels.app",
+    ],
+  }),
+  ...rowsOf(VMS, {
+    "object name starting with '-'": [{ name: "-nightly" }, DNS],
+    "object name of 254 characters": [{ name: "a".repeat(254) }, /at most 253 characters/],
+    "empty object name": [{ name: "" }, /name must not be empty/],
+    "fractional wait timeout": [{ waitTimeoutSeconds: 1.5 }, /whole number of seconds/],
+    "wait timeout written as a duration": [{ waitTimeoutSeconds: "10m" }, /must be a number of seconds/],
+    "keepIPAddress not a known value": [
+      { keepIPAddress: "Sometimes" },
+      /must be one of "Always", "Never"; got "Sometimes"/,
+    ],
+    "volumeSnapshotClasses entry missing a field": [
+      { volumeSnapshotClasses: [{ storageClassName: "fast" }] },
+      /is required/,
+      "volumeSnapshotClasses.0.volumeSnapshotClassName",
+    ],
+    "volumeSnapshotClasses entry with an unknown field": [
+      { volumeSnapshotClasses: [{ storageClassName: "fast", volumeSnapshotClassName: "csi", class: "x" }] },
+      /"volumeSnapshotClasses\.0\.class" is not an input/,
+      "volumeSnapshotClasses.0.class",
+    ],
+    "annotation key with an empty prefix": [
+      { annotations: { "/note": "x" } },
+      /has an invalid prefix/,
+      "annotations./note",
+    ],
+    "description of 2049 characters": [{ description: "d".repeat(2049) }, /at most 2048 characters/],
+  }),
+  ...rowsOf(VMR, {
+    "missing snapshot name": [{ virtualMachineSnapshotName: undefined }, /is required/],
+    "unknown restore mode": [
+      { mode: "Fast" },
+      /must be one of "Strict", "BestEffort", "DryRun", "Safe", "Forced"; got "Fast"/,
+    ],
+    "unknown restore API": [
+      { api: "VirtualMachineClone" },
+      /must be one of "auto", .*got "VirtualMachineClone"/,
+    ],
+    "nameReplacements with a kind that cannot be renamed": [
+      { nameReplacements: [{ from: { kind: "Pod", name: "db" }, to: "db-copy" }] },
+      /must be one of "VirtualMachine", "VirtualDisk"/,
+      "nameReplacements.0.from.kind",
+    ],
+    "nameReplacements to a name of 60 characters": [
+      { nameReplacements: [{ from: { name: "db" }, to: "d".repeat(60) }] },
+      /at most 59 characters/,
+      "nameReplacements.0.to",
+    ],
+    "nameReplacements to a name that is not DNS-1123": [
+      { nameReplacements: [{ from: { name: "db" }, to: "DB_Copy" }] },
+      DNS,
+      "nameReplacements.0.to",
+    ],
+    "namePrefix in capitals": [{ namePrefix: "Copy-" }, /lowercase letters, digits/],
+    "virtualMachineName together with a restore into new names": [
+      { nameSuffix: "-copy", virtualMachineName: "db" },
+      /names the VM restored in place/,
+      "virtualMachineName",
+    ],
+  }),
+  ...rowsOf(KV_VMS, {
+    "VM name with a slash": [{ virtualMachineName: "vms/web" }, DNS],
+    "failureDeadline in words": [{ failureDeadline: "5 minutes" }, /duration such as "90s", "5m" or "1h30m"/],
+    "negative failureDeadline": [{ failureDeadline: "-1m" }, /duration such as/],
+    "unknown deletionPolicy": [{ deletionPolicy: "Keep" }, /must be one of "Delete", "Retain"/],
+    "adopt as a string": [{ adopt: "true" }, /adopt must be true or false/],
+    "requireGuestAgent as a number": [{ requireGuestAgent: 1 }, /requireGuestAgent must be true or false/],
+    "empty kubeconfig": [{ kubeconfig: "" }, /kubeconfig must not be empty/],
+  }),
+  ...rowsOf(KV_VMR, {
+    "missing target name": [{ targetName: undefined }, /^targetName is required$/],
+    "zero delete timeout": [{ deleteTimeoutSeconds: 0 }, /must be greater than 0/],
+    "unknown targetReadinessPolicy": [
+      { targetReadinessPolicy: "Wait" },
+      /must be one of "WaitGracePeriod", "StopTarget", "FailImmediate", "WaitEventually"/,
+    ],
+    "unknown volumeRestorePolicy": [
+      { volumeRestorePolicy: "Random" },
+      /must be one of "RandomizeNames", "InPlace", "PrefixTargetName"/,
+    ],
+    "patch of the VM's name (outside the allowed paths)": [
+      { patches: [{ op: "replace", path: "/metadata/name", value: "x" }] },
       /path "\/metadata\/name" is not allowed: KubeVirt only patches paths under \/spec\/, \/metadata\/labels\/, \/metadata\/annotations\//,
-  },
-  {
-    kind: KV_VMR,
-    what: "patch with an unknown op",
-    args: { patches: [{ op: "merge", path: "/spec/running", value: false }] },
-    property: "patches.0",
-    reason: /"op" must be one of add, remove, replace, move, copy, test; got "merge"/,
-  },
-  {
-    kind: KV_VMR,
-    what: "patch text that is not JSON",
-    args: { patches: ["replace /spec/running false"] },
-    property: "patches.0",
-    reason: /is not JSON/,
-  },
-  {
-    kind: KV_VMR,
-    what: "patches not a list",
-    args: { patches: "/spec/running" },
-    property: "patches",
-    reason: /patches must be a list of JSON-patch operations/,
-  },
-  // Name replacements
-  {
-    kind: VMR,
-    what: "nameReplacements with a kind that cannot be renamed",
-    args: { nameReplacements: [{ from: { kind: "Pod", name: "db" }, to: "db-copy" }] },
-    property: "nameReplacements.0.from.kind",
-    reason: /must be one of "VirtualMachine", "VirtualDisk"/,
-  },
-  {
-    kind: VMR,
-    what: "nameReplacements to a name of 60 characters",
-    args: { nameReplacements: [{ from: { name: "db" }, to: "d".repeat(60) }] },
-    property: "nameReplacements.0.to",
-    reason: /at most 59 characters/,
-  },
-  {
-    kind: VMR,
-    what: "nameReplacements to a name that is not DNS-1123",
-    args: { nameReplacements: [{ from: { name: "db" }, to: "DB_Copy" }] },
-    property: "nameReplacements.0.to",
-    reason: DNS,
-  },
-  {
-    kind: VMR,
-    what: "namePrefix in capitals",
-    args: { namePrefix: "Copy-" },
-    property: "namePrefix",
-    reason: /lowercase letters, digits/,
-  },
-  // Combinations
-  {
-    kind: VMR,
-    what: "virtualMachineName together with a restore into new names",
-    args: { nameSuffix: "-copy", virtualMachineName: "db" },
-    property: "virtualMachineName",
-    reason: /names the VM restored in place/,
-  },
-  {
-    kind: KV_VDS,
-    what: "both a claim and a DataVolume",
-    args: { dataVolumeName: "web-root" },
-    property: "dataVolumeName",
-    reason: /either persistentVolumeClaimName or dataVolumeName, not both/,
-  },
-  {
-    kind: KV_VDS,
-    what: "neither a claim nor a DataVolume",
-    args: { persistentVolumeClaimName: undefined },
-    property: "persistentVolumeClaimName",
-    reason: /persistentVolumeClaimName or dataVolumeName is required/,
-  },
-  // Unknown properties and wrong types
-  {
-    kind: VDS,
-    what: "unknown property (a typo)",
-    args: { virtualDisk: "db-root" },
-    property: "virtualDisk",
-    reason: /"virtualDisk" is not an input of this resource; the inputs are: .*virtualDiskName/,
-  },
-  {
-    kind: VDS,
-    what: "requiredConsistency as a string",
-    args: { requiredConsistency: "yes" },
-    property: "requiredConsistency",
-    reason: /requiredConsistency must be true or false/,
-  },
-  {
-    kind: VMS,
-    what: "volumeSnapshotClasses entry missing a field",
-    args: { volumeSnapshotClasses: [{ storageClassName: "fast" }] },
-    property: "volumeSnapshotClasses.0.volumeSnapshotClassName",
-    reason: /is required/,
-  },
-  {
-    kind: VMS,
-    what: "volumeSnapshotClasses entry with an unknown field",
-    args: {
-      volumeSnapshotClasses: [{ storageClassName: "fast", volumeSnapshotClassName: "csi", class: "x" }],
-    },
-    property: "volumeSnapshotClasses.0.class",
-    reason: /"volumeSnapshotClasses\.0\.class" is not an input/,
-  },
-  {
-    kind: VDS,
-    what: "label key with a space",
-    args: { labels: { "team name": "db" } },
-    property: "labels.team name",
-    reason: /key "team name" must be at most 63 letters, digits/,
-  },
-  {
-    kind: VDS,
-    what: "label value of 64 characters",
-    args: { labels: { app: "v".repeat(64) } },
-    property: "labels.app",
-    reason: /must be at most 63 letters, digits/,
-  },
-  {
-    kind: VMS,
-    what: "annotation key with an empty prefix",
-    args: { annotations: { "/note": "x" } },
-    property: "annotations./note",
-    reason: /has an invalid prefix/,
-  },
-  {
-    kind: VMS,
-    what: "description of 2049 characters",
-    args: { description: "d".repeat(2049) },
-    property: "description",
-    reason: /at most 2048 characters/,
-  },
-  {
-    kind: KV_VMS,
-    what: "adopt as a string",
-    args: { adopt: "true" },
-    property: "adopt",
-    reason: /adopt must be true or false/,
-  },
-  {
-    kind: KV_VMS,
-    what: "requireGuestAgent as a number",
-    args: { requireGuestAgent: 1 },
-    property: "requireGuestAgent",
-    reason: /requireGuestAgent must be true or false/,
-  },
-  {
-    kind: KV_VMS,
-    what: "empty kubeconfig",
-    args: { kubeconfig: "" },
-    property: "kubeconfig",
-    reason: /kubeconfig must not be empty/,
-  },
+      "patches.0",
+    ],
+    "patch with an unknown op": [
+      { patches: [{ op: "merge", path: "/spec/running", value: false }] },
+      /"op" must be one of add, remove, replace, move, copy, test; got "merge"/,
+      "patches.0",
+    ],
+    "patch text that is not JSON": [{ patches: ["replace /spec/running false"] }, /is not JSON/, "patches.0"],
+    "patches not a list": [{ patches: "/spec/running" }, /patches must be a list of JSON-patch operations/],
+  }),
+  ...rowsOf(KV_VDS, {
+    "negative failureDeadlineSeconds": [{ failureDeadlineSeconds: -1 }, /0 \(no deadline\) or more/],
+    "both a claim and a DataVolume": [
+      { dataVolumeName: "web-root" },
+      /either persistentVolumeClaimName or dataVolumeName, not both/,
+    ],
+    "neither a claim nor a DataVolume": [
+      { persistentVolumeClaimName: undefined },
+      /persistentVolumeClaimName or dataVolumeName is required/,
+    ],
+  }),
 ];
 
 describe("faults: bad input", () => {

@@ -8,7 +8,7 @@ import { packageEnv } from "../examples/packageEnv";
 import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
 import { collectionOf, type ObjectStore } from "../emulator/store";
 import { RpcError } from "../host/driver";
-import type { Host } from "../host/driver";
+import type { Host, Properties } from "../host/driver";
 import { startEngine, type Engine } from "../host/engine";
 import { kill, runningInGroup } from "../host/processes";
 import { KnobAnnotation } from "../simulators/knobs";
@@ -73,20 +73,32 @@ describe("faults: cancellation", function () {
       return host;
     }
 
-    const hostStack = async () =>
-      new FaultStack(await running(), { kubeconfig: at.cluster.kubeconfig, namespace: at.ns }, texts);
+    /**
+     * Starts `up` (through the host) of a disk snapshot its controller leaves InProgress; returns once the provider
+     * reports it waiting, with the stack and the pending `up`.
+     */
+    async function whileCreateWaits<T>(
+      up: (stack: FaultStack, args: Properties) => Promise<T>,
+    ): Promise<{ stack: FaultStack; up: Promise<T> }> {
+      const stack = new FaultStack(
+        await running(),
+        { kubeconfig: at.cluster.kubeconfig, namespace: at.ns },
+        texts,
+      );
+      const pending = up(stack, {
+        virtualDiskName: "db-root",
+        name: "slow",
+        annotations: { [KnobAnnotation.Hang]: "InProgress" },
+      });
+      await stack.engine.host.waitForLine(`${at.ns}/slow: InProgress`, 10_000);
+      return { stack, up: pending };
+    }
 
     scenario(
       "The engine's Cancel RPC while a create waits (no signal)",
       "acknowledged by the host, but the wait goes on and ends normally (Pulumi's Node host ignores Cancel; Ctrl-C's SIGINT is what stops waits)",
       async () => {
-        const stack = await hostStack();
-        const up = stack.up(VDS, "slow", {
-          virtualDiskName: "db-root",
-          name: "slow",
-          annotations: { [KnobAnnotation.Hang]: "InProgress" },
-        });
-        await stack.engine.host.waitForLine(`${at.ns}/slow: InProgress`, 10_000);
+        const { stack, up } = await whileCreateWaits((stack, args) => stack.up(VDS, "slow", args));
         await stack.engine.host.cancel();
         release(at, "slow");
         const { outputs } = await up;
@@ -99,13 +111,7 @@ describe("faults: cancellation", function () {
       "Ctrl-C (SIGINT to the host) while a create waits, then the next up",
       "the create answers within 1 s with a partial failure carrying the id, so the state holds the object; the next up finishes it",
       async () => {
-        const stack = await hostStack();
-        const up = stack.upFails(VDS, "slow", {
-          virtualDiskName: "db-root",
-          name: "slow",
-          annotations: { [KnobAnnotation.Hang]: "InProgress" },
-        });
-        await stack.engine.host.waitForLine(`${at.ns}/slow: InProgress`, 10_000);
+        const { stack, up } = await whileCreateWaits((stack, args) => stack.upFails(VDS, "slow", args));
         const sent = Date.now();
         const host = interrupt();
         const failure = await up;

@@ -9,6 +9,7 @@ import {
   needsSimulator,
   usesRealCluster,
   type SimulatedCluster,
+  type TestCluster,
 } from "../fixtures/cluster";
 import { createVirtualMachine as createDeckhouseVm } from "../simulators/deckhouse/fixtures";
 import { createVirtualMachine as createKubeVirtVm } from "../simulators/kubevirt/fixtures";
@@ -25,29 +26,32 @@ export interface Scenarios<C> {
   readonly stack: FaultStack;
 }
 
-/** Registers the hooks of a describe block whose scenarios run on Deckhouse; `prefix` names their namespaces. */
-export function deckhouseScenarios(
+/** How one platform's scenarios get their cluster, and their VM "db" in each scenario's namespace. */
+interface PlatformSetup<Controller> {
+  start(): Promise<TestCluster<Controller>>;
+  /** Runs once the simulated cluster is up, before the first scenario. */
+  started?(cluster: SimulatedCluster<Controller>): Promise<unknown>;
+  /** Creates the VM "db" in `ns` and resolves when it is ready. */
+  createVm(cluster: SimulatedCluster<Controller>, ns: string): Promise<unknown>;
+}
+
+/** Registers the hooks of a describe block whose scenarios run on `platform`; `prefix` names their namespaces. */
+function scenariosOn<Controller>(
   prefix: string,
-  phaseDelayMs = 20,
-): Scenarios<SimulatedCluster<DeckhouseController>> {
-  const at = { n: 0 } as {
-    n: number;
-    cluster: SimulatedCluster<DeckhouseController>;
-    ns: string;
-    stack: FaultStack;
-  };
+  platform: PlatformSetup<Controller>,
+): Scenarios<SimulatedCluster<Controller>> {
+  const at = { n: 0 } as { n: number; cluster: SimulatedCluster<Controller>; ns: string; stack: FaultStack };
   before(async function () {
     if (usesRealCluster()) this.skip(); // faults are injected into the emulator
-    const started = await deckhouseCluster({ phaseDelayMs });
+    const started = await platform.start();
     needsSimulator(this, started);
     at.cluster = started;
-    await connect({ kubeconfig: started.kubeconfig }); // loads the Kubernetes client outside the scenarios' time
+    await platform.started?.(started);
   });
   after(async () => at.cluster?.stop());
   beforeEach(async () => {
     at.ns = `${prefix}-${++at.n}`;
-    createDeckhouseVm(at.cluster.store, { namespace: at.ns, name: "db", disks: ["db-root", "db-data"] });
-    await waitFor(at.cluster.store, VirtualMachine, at.ns, "db", inPhase("Running"), 5000);
+    await platform.createVm(at.cluster, at.ns);
     at.stack = new FaultStack(await inProcessEngine(), {
       kubeconfig: at.cluster.kubeconfig,
       namespace: at.ns,
@@ -58,27 +62,30 @@ export function deckhouseScenarios(
   return at;
 }
 
+/** Scenarios on Deckhouse: a running VM "db" with disks db-root and db-data in each scenario's namespace. */
+export function deckhouseScenarios(
+  prefix: string,
+  phaseDelayMs = 20,
+): Scenarios<SimulatedCluster<DeckhouseController>> {
+  return scenariosOn(prefix, {
+    start: () => deckhouseCluster({ phaseDelayMs }),
+    // Loads the Kubernetes client outside the scenarios' time.
+    started: (cluster) => connect({ kubeconfig: cluster.kubeconfig }),
+    createVm: (cluster, ns) => {
+      createDeckhouseVm(cluster.store, { namespace: ns, name: "db", disks: ["db-root", "db-data"] });
+      return waitFor(cluster.store, VirtualMachine, ns, "db", inPhase("Running"), 5000);
+    },
+  });
+}
+
 /** The same on KubeVirt: a running VM "db" with one disk (claim db-root) in each scenario's namespace. */
 export function kubevirtScenarios(prefix: string, phaseDelayMs = 10): Scenarios<SimulatedCluster> {
-  const at = { n: 0 } as { n: number; cluster: SimulatedCluster; ns: string; stack: FaultStack };
-  before(async function () {
-    if (usesRealCluster()) this.skip(); // faults are injected into the emulator
-    const started = await kubevirtCluster({ phaseDelayMs });
-    needsSimulator(this, started);
-    at.cluster = started;
+  return scenariosOn(prefix, {
+    start: () => kubevirtCluster({ phaseDelayMs }),
+    createVm: (cluster, ns) => {
+      createKubeVirtVm(cluster.store, { namespace: ns, name: "db", running: true });
+      const ready = (o: { status?: any } | undefined) => o?.status?.ready === true;
+      return waitFor(cluster.store, KubeVirtVirtualMachine, ns, "db", ready, 5000);
+    },
   });
-  after(async () => at.cluster?.stop());
-  beforeEach(async () => {
-    at.ns = `${prefix}-${++at.n}`;
-    createKubeVirtVm(at.cluster.store, { namespace: at.ns, name: "db", running: true });
-    const ready = (o: { status?: any } | undefined) => o?.status?.ready === true;
-    await waitFor(at.cluster.store, KubeVirtVirtualMachine, at.ns, "db", ready, 5000);
-    at.stack = new FaultStack(await inProcessEngine(), {
-      kubeconfig: at.cluster.kubeconfig,
-      namespace: at.ns,
-    });
-    at.cluster.emulator.requests.reset();
-  });
-  afterEach(() => at.cluster?.emulator.faults.reset());
-  return at;
 }

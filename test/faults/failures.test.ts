@@ -5,31 +5,53 @@ import assert from "node:assert/strict";
 import { VirtualMachineOperation, VirtualMachineSnapshot } from "../emulator/kinds/deckhouse";
 import { KubeVirtVirtualMachineRestore } from "../emulator/kinds/kubevirt";
 import type { KubeObject, ObjectStore, ResourceType } from "../emulator/store";
+import type { Properties } from "../host/driver";
 import { withProgress } from "../fixtures/progress";
 import { KnobAnnotation } from "../simulators/knobs";
 import { inPhase, waitFor } from "../simulators/waitFor";
-import { deckhouseScenarios, kubevirtScenarios } from "./clusters";
+import { deckhouseScenarios, kubevirtScenarios, type Scenarios } from "./clusters";
 import { finish } from "./consistency";
 import { scenario } from "./summary";
 
-/** Resolves with the moment the object first shows `failed` (a store event, so the moment it was written). */
-function failedAt(
-  store: ObjectStore,
-  type: ResourceType,
-  ns: string,
-  name: string,
-  failed: (o: KubeObject | undefined) => boolean,
-): Promise<number> {
-  return waitFor(store, type, ns, name, failed, 10_000).then(() => Date.now());
+/** How a platform shows that it failed an object, and what the error must follow within a second. */
+interface FailedSign {
+  failed: (o: KubeObject | undefined) => boolean;
+  /** That moment, as the timing assertion names it. */
+  after: string;
 }
 
-/** Runs `up`, which must fail; resolves with its error and when the user got it. */
-async function failingUp(
-  up: () => Promise<unknown>,
-): Promise<{ error: Error; when: number; lines: string[] }> {
-  const { error, lines } = await withProgress(up);
+const phaseFailed: FailedSign = { failed: inPhase("Failed"), after: "the phase change" };
+const failureCondition: FailedSign = {
+  failed: (o) => !!o?.status?.conditions?.some((c: any) => c.type === "Failure" && c.status === "True"),
+  after: "the condition",
+};
+
+/** A `pulumi up` of `kind` `name` whose object (`type`, named `name` too) the platform fails. */
+interface PlatformFailure {
+  kind: string;
+  name: string;
+  args: Properties;
+  type: ResourceType;
+  sign: FailedSign;
+  /** The error the user must get. */
+  error: RegExp;
+}
+
+/**
+ * Runs the `up`, which must fail with the expected error within 1 s of the moment the object showed the failure (a
+ * store event, so the moment it was written); resolves with the progress lines the user saw.
+ */
+async function failsPromptly(
+  at: Scenarios<{ store: ObjectStore }>,
+  { kind, name, args, type, sign, error: expected }: PlatformFailure,
+): Promise<string[]> {
+  const failed = waitFor(at.cluster.store, type, at.ns, name, sign.failed, 10_000).then(() => Date.now());
+  const { error, lines } = await withProgress(() => at.stack.up(kind, name, args));
   assert.ok(error, "up should have failed");
-  return { error, when: Date.now(), lines };
+  const late = Date.now() - (await failed);
+  assert.ok(late < 1000, `the error came ${late} ms after ${sign.after}`);
+  assert.match(error.message, expected);
+  return lines;
 }
 
 describe("faults: the platform fails the object", function () {
@@ -40,23 +62,21 @@ describe("faults: the platform fails the object", function () {
       "Deckhouse sets a VM snapshot Failed",
       "error within 1 s of the phase change, naming namespace/name, the platform's reason and message; the failed object is deleted",
       async () => {
-        const fail = { [KnobAnnotation.Fail]: "VolumeSnapshotFailed: the CSI driver lost volume pvc-7f3a" };
-        const failed = failedAt(at.cluster.store, VirtualMachineSnapshot, at.ns, "broken", inPhase("Failed"));
-        const { error, when, lines } = await failingUp(() =>
-          at.stack.up("deckhouse:VirtualMachineSnapshot", "broken", {
+        const lines = await failsPromptly(at, {
+          kind: "deckhouse:VirtualMachineSnapshot",
+          name: "broken",
+          args: {
             virtualMachineName: "db",
             name: "broken",
-            annotations: fail,
-          }),
-        );
-        assert.ok(
-          when - (await failed) < 1000,
-          `the error came ${when - (await failed)} ms after the phase change`,
-        );
-        assert.match(
-          error.message,
-          /VirtualMachineSnapshot failures-\d+\/broken failed: VolumeSnapshotFailed: the CSI driver lost volume pvc-7f3a/,
-        );
+            annotations: {
+              [KnobAnnotation.Fail]: "VolumeSnapshotFailed: the CSI driver lost volume pvc-7f3a",
+            },
+          },
+          type: VirtualMachineSnapshot,
+          sign: phaseFailed,
+          error:
+            /VirtualMachineSnapshot failures-\d+\/broken failed: VolumeSnapshotFailed: the CSI driver lost volume pvc-7f3a/,
+        });
         assert.ok(
           lines.some((l) => /broken: Failed \(VolumeSnapshotFailed/.test(l)),
           lines.join("\n"),
@@ -75,29 +95,21 @@ describe("faults: the platform fails the object", function () {
           name: "before-change",
         });
         assert.equal(snapshot.outputs.phase, "Ready");
-        const fail = { [KnobAnnotation.Fail]: "RestoreFailed: the disk db-data is attached to another VM" };
-        const failed = failedAt(
-          at.cluster.store,
-          VirtualMachineOperation,
-          at.ns,
-          "rollback",
-          inPhase("Failed"),
-        );
-        const { error, when } = await failingUp(() =>
-          at.stack.up("deckhouse:VirtualMachineRestore", "rollback", {
+        await failsPromptly(at, {
+          kind: "deckhouse:VirtualMachineRestore",
+          name: "rollback",
+          args: {
             virtualMachineSnapshotName: "before-change",
             name: "rollback",
-            annotations: fail,
-          }),
-        );
-        assert.ok(
-          when - (await failed) < 1000,
-          `the error came ${when - (await failed)} ms after the phase change`,
-        );
-        assert.match(
-          error.message,
-          /VirtualMachineOperation failures-\d+\/rollback failed: RestoreFailed: the disk db-data is attached to another VM/,
-        );
+            annotations: {
+              [KnobAnnotation.Fail]: "RestoreFailed: the disk db-data is attached to another VM",
+            },
+          },
+          type: VirtualMachineOperation,
+          sign: phaseFailed,
+          error:
+            /VirtualMachineOperation failures-\d+\/rollback failed: RestoreFailed: the disk db-data is attached to another VM/,
+        });
         return finish(at.stack, at.cluster.store, { platform: "deckhouse" });
       },
     );
@@ -115,25 +127,20 @@ describe("faults: the platform fails the object", function () {
           name: "db-snap",
         });
         assert.equal(snapshot.outputs.readyToUse, true);
-        const failure = (o: KubeObject | undefined) =>
-          !!o?.status?.conditions?.some((c: any) => c.type === "Failure" && c.status === "True");
-        const failed = failedAt(at.cluster.store, KubeVirtVirtualMachineRestore, at.ns, "api-undo", failure);
-        const { error, when } = await failingUp(() =>
-          at.stack.up("kubevirt:VirtualMachineRestore", "api-undo", {
+        await failsPromptly(at, {
+          kind: "kubevirt:VirtualMachineRestore",
+          name: "api-undo",
+          args: {
             virtualMachineSnapshotName: "db-snap",
             targetName: "db",
             name: "api-undo",
             targetReadinessPolicy: "FailImmediate",
-          }),
-        );
-        assert.ok(
-          when - (await failed) < 1000,
-          `the error came ${when - (await failed)} ms after the condition`,
-        );
-        assert.match(
-          error.message,
-          /VirtualMachineRestore failures-\d+\/api-undo failed: Failure: Restore target VMI must be powered off before restore operation \(targetReadinessPolicy is FailImmediate: stop VirtualMachine failures-\d+\/db first/,
-        );
+          },
+          type: KubeVirtVirtualMachineRestore,
+          sign: failureCondition,
+          error:
+            /VirtualMachineRestore failures-\d+\/api-undo failed: Failure: Restore target VMI must be powered off before restore operation \(targetReadinessPolicy is FailImmediate: stop VirtualMachine failures-\d+\/db first/,
+        });
         return finish(at.stack, at.cluster.store, { platform: "kubevirt" });
       },
     );

@@ -8,13 +8,18 @@ import {
 } from "../emulator/kinds/deckhouse";
 import { KubeVirtVirtualMachineSnapshot } from "../emulator/kinds/kubevirt";
 import type { ObjectStore, ResourceType } from "../emulator/store";
-import { RpcError } from "../host/driver";
+import { RpcError, type Properties } from "../host/driver";
 import { KnobAnnotation } from "../simulators/knobs";
 import { deckhouseScenarios, kubevirtScenarios } from "./clusters";
 import { assertClusterMatchesState, finish } from "./consistency";
+import type { FaultStack } from "./stack";
 import { scenario } from "./summary";
 
-const hang = (phase: string) => ({ [KnobAnnotation.Hang]: phase });
+const VDS = "deckhouse:VirtualDiskSnapshot";
+const VMS = "deckhouse:VirtualMachineSnapshot";
+const VMR = "deckhouse:VirtualMachineRestore";
+const KV_VMS = "kubevirt:VirtualMachineSnapshot";
+
 const count = (store: ObjectStore, type: ResourceType, ns: string) => store.list(type, ns).items.length;
 
 /** Removes a knob from an object in the cluster, as if the controller got unstuck. */
@@ -22,6 +27,22 @@ function release(store: ObjectStore, type: ResourceType, ns: string, name: strin
   const o = store.get(type, ns, name)!;
   const { [knob]: _released, ...annotations } = o.metadata.annotations ?? {};
   store.update(type, { ...o, metadata: { ...o.metadata, annotations } });
+}
+
+/** `up` of an object its controller leaves InProgress, waiting 1 s for it: fails with `message`. */
+async function upTimesOut(
+  stack: FaultStack,
+  kind: string,
+  name: string,
+  args: Properties,
+  message: RegExp,
+): Promise<void> {
+  const failure = await stack.upFails(kind, name, {
+    ...args,
+    annotations: { [KnobAnnotation.Hang]: "InProgress" },
+    waitTimeoutSeconds: 1,
+  });
+  assert.match(failure.message, message);
 }
 
 describe("faults: waits that time out", function () {
@@ -32,15 +53,12 @@ describe("faults: waits that time out", function () {
       "Create times out (waitTimeoutSeconds 1, disk snapshot stuck InProgress), then the next up",
       "partial failure keeps the object in the state with its id; the next up updates it to Ready, no duplicate",
       async () => {
-        const VDS = "deckhouse:VirtualDiskSnapshot";
         const args = { virtualDiskName: "db-root" };
-        const failure = await at.stack.upFails(VDS, "slow", {
-          ...args,
-          annotations: hang("InProgress"),
-          waitTimeoutSeconds: 1,
-        });
-        assert.match(
-          failure.message,
+        await upTimesOut(
+          at.stack,
+          VDS,
+          "slow",
+          args,
           /VirtualDiskSnapshot timeouts-\d+\/slow-\w+ is still InProgress after 1s .*it is kept in the stack and the next "pulumi up" resumes waiting/,
         );
         const kept = at.stack.state(VDS, "slow")!;
@@ -64,19 +82,13 @@ describe("faults: waits that time out", function () {
       "Restore times out (VirtualMachineOperation stuck InProgress), then the next up",
       "partial failure keeps the operation in the state; the next up waits for the same one until Completed, no second restore",
       async () => {
-        await at.stack.up("deckhouse:VirtualMachineSnapshot", "before-change", { virtualMachineName: "db" });
-        const VMR = "deckhouse:VirtualMachineRestore";
-        const args = {
-          virtualMachineSnapshotName: at.stack.state("deckhouse:VirtualMachineSnapshot", "before-change")!
-            .outputs.name,
-        };
-        const failure = await at.stack.upFails(VMR, "rollback", {
-          ...args,
-          annotations: hang("InProgress"),
-          waitTimeoutSeconds: 1,
-        });
-        assert.match(
-          failure.message,
+        await at.stack.up(VMS, "before-change", { virtualMachineName: "db" });
+        const args = { virtualMachineSnapshotName: at.stack.state(VMS, "before-change")!.outputs.name };
+        await upTimesOut(
+          at.stack,
+          VMR,
+          "rollback",
+          args,
           /VirtualMachineOperation timeouts-\d+\/rollback-\w+ is still InProgress after 1s/,
         );
         assert.equal(at.stack.state(VMR, "rollback")!.outputs.apiKind, "VirtualMachineOperation");
@@ -93,15 +105,9 @@ describe("faults: waits that time out", function () {
       "Restore of a snapshot that never becomes Ready",
       "times out before creating anything, naming the snapshot and its phase; the snapshot's own partial failure stays in the state",
       async () => {
-        const VMS = "deckhouse:VirtualMachineSnapshot";
-        const stuck = await at.stack.upFails(VMS, "stuck", {
-          virtualMachineName: "db",
-          name: "stuck",
-          annotations: hang("InProgress"),
-          waitTimeoutSeconds: 1,
-        });
-        assert.match(stuck.message, /is still InProgress after 1s/);
-        const failure = await at.stack.upFails("deckhouse:VirtualMachineRestore", "from-stuck", {
+        const stuck = { virtualMachineName: "db", name: "stuck" };
+        await upTimesOut(at.stack, VMS, "stuck", stuck, /is still InProgress after 1s/);
+        const failure = await at.stack.upFails(VMR, "from-stuck", {
           virtualMachineSnapshotName: "stuck",
           waitTimeoutSeconds: 1,
         });
@@ -118,26 +124,17 @@ describe("faults: waits that time out", function () {
       "Replacement (create before delete) times out on the new snapshot, then the next up",
       "the new object is kept with its id and the old one stays pending delete; the next up finishes both",
       async () => {
-        const VMS = "deckhouse:VirtualMachineSnapshot";
         const old = await at.stack.up(VMS, "nightly", {
           virtualMachineName: "db",
           triggers: { version: "1" },
         });
-        const failure = await at.stack.upFails(VMS, "nightly", {
-          virtualMachineName: "db",
-          triggers: { version: "2" },
-          annotations: hang("InProgress"),
-          waitTimeoutSeconds: 1,
-        });
-        assert.match(failure.message, /is still InProgress after 1s/);
+        const changed = { virtualMachineName: "db", triggers: { version: "2" } };
+        await upTimesOut(at.stack, VMS, "nightly", changed, /is still InProgress after 1s/);
         assert.equal(at.stack.pendingDeletes[0]?.id, old.id, "the old snapshot is still to delete");
         assert.notEqual(at.stack.state(VMS, "nightly")!.id, old.id);
         assertClusterMatchesState(at.stack, at.cluster.store, { platform: "deckhouse" });
 
-        const next = await at.stack.up(VMS, "nightly", {
-          virtualMachineName: "db",
-          triggers: { version: "2" },
-        });
+        const next = await at.stack.up(VMS, "nightly", changed);
         assert.equal(next.outputs.phase, "Ready");
         assert.equal(at.stack.pendingDeletes.length, 0);
         assert.deepEqual(
@@ -158,15 +155,14 @@ describe("faults: waits that time out", function () {
       "Delete times out (deleteTimeoutSeconds 1) on a VM snapshot whose finalizer stays, then the next destroy",
       "the error names the finalizer still present; the snapshot stays in the state while it is in the cluster; the next destroy removes it",
       async () => {
-        const VMS = "kubevirt:VirtualMachineSnapshot";
-        const { outputs } = await at.stack.up(VMS, "held", {
+        const { outputs } = await at.stack.up(KV_VMS, "held", {
           virtualMachineName: "db",
           name: "held",
           annotations: { [KnobAnnotation.HoldDeletion]: "true" },
           deleteTimeoutSeconds: 1,
         });
         assert.equal(outputs.readyToUse, true);
-        const error = await at.stack.destroy(VMS, "held").then(
+        const error = await at.stack.destroy(KV_VMS, "held").then(
           () => assert.fail("destroy should have timed out"),
           (e: unknown) => e,
         );
@@ -175,7 +171,7 @@ describe("faults: waits that time out", function () {
           error.details,
           /^VirtualMachineSnapshot timeouts-\d+\/held is still being deleted after 1s: finalizers "snapshot.kubevirt.io\/vmsnapshot-protection" are still present/,
         );
-        assert.ok(at.stack.state(VMS, "held"), "a failed delete keeps the resource in the state");
+        assert.ok(at.stack.state(KV_VMS, "held"), "a failed delete keeps the resource in the state");
         assertClusterMatchesState(at.stack, at.cluster.store, { platform: "kubevirt" });
 
         release(at.cluster.store, KubeVirtVirtualMachineSnapshot, at.ns, "held", KnobAnnotation.HoldDeletion);

@@ -6,25 +6,14 @@ import { startCsiSnapshotController } from "../csi";
 import { KnobAnnotation } from "../knobs";
 import { gone, inPhase, recordPhases, waitFor } from "../waitFor";
 import { conditionOf } from "./conditions";
-import { createVirtualDisk, createVirtualMachine } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
-
-const ns = "default";
+import { createVirtualDisk, createVirtualDiskSnapshot } from "./fixtures";
+import { assertCondition, harnessPerTest, ns } from "./testing";
 
 describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
-  let h: Harness;
-  afterEach(() => h.stop());
+  const h = harnessPerTest();
 
-  const snapshotDisk = (
-    name: string,
-    disk: string,
-    extra: Partial<KubeObject["spec"]> = {},
-    annotations = {},
-  ) =>
-    h.store.create(VirtualDiskSnapshot, {
-      metadata: { name, namespace: ns, annotations },
-      spec: { virtualDiskName: disk, ...extra },
-    });
+  const snapshotDisk = (name: string, disk: string, spec: Record<string, unknown> = {}, annotations = {}) =>
+    createVirtualDiskSnapshot(h.store, { name, disk, spec, annotations });
   const until = (name: string, ...phases: string[]) =>
     waitFor(h.store, VirtualDiskSnapshot, ns, name, inPhase(...phases)) as Promise<KubeObject>;
   const readyDisk = async (name: string) => {
@@ -36,14 +25,35 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
     disks: string[],
     opts: { guestAgent?: boolean; running?: boolean } = {},
   ) => {
-    createVirtualMachine(h.store, { namespace: ns, name, disks, ...opts });
-    await waitFor(h.store, VirtualMachine, ns, name, inPhase(opts.running === false ? "Stopped" : "Running"));
+    await h.createVmIn(opts.running === false ? "Stopped" : "Running", { name, disks, ...opts });
   };
   const ready = (s: KubeObject | undefined) => conditionOf(s, "VirtualDiskSnapshotReady");
+  /** Waits for the snapshot "snap" to fail and checks its Ready condition; resolves with the snapshot. */
+  const snapFailsWith = async (expected: { reason?: string; message: string }) => {
+    const snap = await until("snap", "Failed");
+    assertCondition(ready(snap), expected);
+    return snap;
+  };
+  /** Snapshots a disk that cannot be snapshotted now: the snapshot fails as not ready, VirtualDiskReady says why. */
+  const unreadyDiskSnapshotFails = async (disk: string, why: string) => {
+    snapshotDisk("snap", disk);
+    const snap = await until("snap", "Failed");
+    assert.equal(ready(snap)?.message, `Cannot take a snapshot: the virtual disk "${disk}" is not ready.`);
+    assert.equal(conditionOf(snap, "VirtualDiskReady")?.message, why);
+  };
+  /** The VolumeSnapshot a disk snapshot cuts, once it exists. */
+  const volumeSnapshotOf = (snapshot: KubeObject) => {
+    const name = `d8v-vds-snap-${snapshot.metadata.uid}`;
+    return waitFor(h.store, VolumeSnapshot, ns, name, (o) => o !== undefined) as Promise<KubeObject>;
+  };
+  /** Puts a knob on a VolumeSnapshot, as if the CSI driver's state changed. */
+  const setKnob = (vs: KubeObject, knob: string, value: string) =>
+    h.store.update(VolumeSnapshot, {
+      ...vs,
+      metadata: { ...vs.metadata, annotations: { ...vs.metadata.annotations, [knob]: value } },
+    });
 
   describe("with the default controller", () => {
-    beforeEach(() => (h = startHarness()));
-
     it("snapshots a detached disk: Pending → InProgress → Ready, consistent, with its VolumeSnapshot", async () => {
       await readyDisk("data");
       const created = snapshotDisk("snap", "data");
@@ -89,7 +99,7 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
       assert.equal(snap.status.consistent, true);
       assert.ok(reasons.has("FileSystemFreezing"), [...reasons].join());
       assert.ok(frozenSeen.includes(true), "the VM reported FilesystemFrozen while the snapshot was taken");
-      const vm = await waitFor(h.store, VirtualMachine, ns, "vm", (v) => !conditionOf(v, "FilesystemFrozen"));
+      const vm = await h.untilVm("vm", (v) => !conditionOf(v, "FilesystemFrozen"));
       assert.equal(vm?.status.phase, "Running");
     });
 
@@ -122,9 +132,10 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
 
     it("fails WaitingForTheVirtualDisk when the disk does not exist", async () => {
       snapshotDisk("snap", "nope");
-      const snap = await until("snap", "Failed");
-      assert.equal(ready(snap)?.reason, "WaitingForTheVirtualDisk");
-      assert.equal(ready(snap)?.message, 'Cannot take a snapshot: the virtual disk "nope" does not exist.');
+      const snap = await snapFailsWith({
+        reason: "WaitingForTheVirtualDisk",
+        message: 'Cannot take a snapshot: the virtual disk "nope" does not exist.',
+      });
       assert.equal(conditionOf(snap, "VirtualDiskReady")?.message, 'The virtual disk "nope" was not found.');
     });
 
@@ -134,11 +145,8 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
         annotations: { [KnobAnnotation.Hang]: "Provisioning" },
       });
       await waitFor(h.store, VirtualDisk, ns, "slow", inPhase("Provisioning"));
-      snapshotDisk("snap", "slow");
-      const snap = await until("snap", "Failed");
-      assert.equal(ready(snap)?.message, 'Cannot take a snapshot: the virtual disk "slow" is not ready.');
-      assert.equal(
-        conditionOf(snap, "VirtualDiskReady")?.message,
+      await unreadyDiskSnapshotFails(
+        "slow",
         'The virtual disk "slow" is in the "Provisioning" phase: waiting for it to reach the Ready phase.',
       );
     });
@@ -147,47 +155,27 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
       createVirtualDisk(h.store, ns, { name: "growing", annotations: { [KnobAnnotation.Resizing]: "true" } });
       const disk = await waitFor(h.store, VirtualDisk, ns, "growing", inPhase("Ready"));
       assert.equal(conditionOf(disk, "Resizing")?.status, "True");
-      snapshotDisk("snap", "growing");
-      const snap = await until("snap", "Failed");
-      assert.equal(ready(snap)?.message, 'Cannot take a snapshot: the virtual disk "growing" is not ready.');
-      assert.equal(
-        conditionOf(snap, "VirtualDiskReady")?.message,
+      await unreadyDiskSnapshotFails(
+        "growing",
         "The virtual disk cannot be selected for snapshotting as it is currently resizing.",
       );
     });
 
     it("fails when the disk is attached to two virtual machines", async () => {
       await runningVm("a", ["shared"]);
-      createVirtualMachine(h.store, { namespace: ns, name: "b", attach: ["shared"], running: false });
-      await waitFor(
-        h.store,
-        VirtualDisk,
-        ns,
-        "shared",
-        (d) => d?.status?.attachedToVirtualMachines?.length === 2,
-      );
+      await h.alsoAttachTo("b", "shared");
       snapshotDisk("snap", "shared");
-      const snap = await until("snap", "Failed");
-      assert.equal(ready(snap)?.reason, "VirtualDiskSnapshotFailed");
-      assert.equal(
-        ready(snap)?.message,
-        'The virtual disk "shared" is attached to multiple virtual machines.',
-      );
+      await snapFailsWith({
+        reason: "VirtualDiskSnapshotFailed",
+        message: 'The virtual disk "shared" is attached to multiple virtual machines.',
+      });
     });
 
     it("stays InProgress while the VolumeSnapshot is not ready to use", async () => {
       await readyDisk("data");
-      const created = snapshotDisk("snap", "data");
-      const vsName = `d8v-vds-snap-${created.metadata.uid}`;
-      const vs = await waitFor(h.store, VolumeSnapshot, ns, vsName, (o) => o !== undefined);
+      const vs = await volumeSnapshotOf(snapshotDisk("snap", "data"));
       // Runs before the CSI stand-in's next reconcile (a timer), so the knob is in place in time.
-      h.store.update(VolumeSnapshot, {
-        ...vs!,
-        metadata: {
-          ...vs!.metadata,
-          annotations: { ...vs!.metadata.annotations, [KnobAnnotation.Hang]: "true" },
-        },
-      });
+      setKnob(vs, KnobAnnotation.Hang, "true");
       const snap = await waitFor(h.store, VirtualDiskSnapshot, ns, "snap", (s) =>
         (ready(s)?.message ?? "").startsWith("Waiting for the snapshot"),
       );
@@ -200,19 +188,13 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
 
     it("fails with the VolumeSnapshot's error", async () => {
       await readyDisk("data");
-      const created = snapshotDisk("snap", "data");
-      const vsName = `d8v-vds-snap-${created.metadata.uid}`;
-      const vs = await waitFor(h.store, VolumeSnapshot, ns, vsName, (o) => o !== undefined);
-      h.store.update(VolumeSnapshot, {
-        ...vs!,
-        metadata: { ...vs!.metadata, annotations: { [KnobAnnotation.Fail]: "no space left on the pool" } },
-      });
+      const vs = await volumeSnapshotOf(snapshotDisk("snap", "data"));
+      setKnob(vs, KnobAnnotation.Fail, "no space left on the pool");
       const snap = await until("snap", "Failed", "Ready");
-      assert.equal(ready(snap)?.reason, "VirtualDiskSnapshotFailed");
-      assert.equal(
-        ready(snap)?.message,
-        `VolumeSnapshot "${vsName}" has an error: no space left on the pool.`,
-      );
+      assertCondition(ready(snap), {
+        reason: "VirtualDiskSnapshotFailed",
+        message: `VolumeSnapshot "${vs.metadata.name}" has an error: no space left on the pool.`,
+      });
     });
 
     it("turns Ready into Failed/Lost when the VolumeSnapshot disappears", async () => {
@@ -272,9 +254,7 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
         {},
         { [KnobAnnotation.Fail]: "QuotaExceeded: snapshot quota of 5 reached" },
       );
-      const snap = await until("snap", "Failed");
-      assert.equal(ready(snap)?.reason, "QuotaExceeded");
-      assert.equal(ready(snap)?.message, "snapshot quota of 5 reached");
+      await snapFailsWith({ reason: "QuotaExceeded", message: "snapshot quota of 5 reached" });
     });
 
     it("paces each transition by the phase-delay-ms knob", async () => {
@@ -288,27 +268,19 @@ describe("Deckhouse simulator: VirtualDiskSnapshot", () => {
   });
 
   it("fails when the snapshot was cut while the VM was stopped but it runs by the time it is ready", async () => {
-    h = startHarness({ csi: false });
+    h.restart({ csi: false });
     const csi = startCsiSnapshotController(h.store, { phaseDelayMs: 100 });
     try {
-      createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], running: false });
-      await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Stopped"));
-      const created = snapshotDisk("snap", "root");
-      await waitFor(
-        h.store,
-        VolumeSnapshot,
-        ns,
-        `d8v-vds-snap-${created.metadata.uid}`,
-        (o) => o !== undefined,
-      );
+      await runningVm("vm", ["root"], { running: false });
+      await volumeSnapshotOf(snapshotDisk("snap", "root"));
       const vm = h.store.mustGet(VirtualMachine, ns, "vm");
       h.store.update(VirtualMachine, { ...vm, spec: { ...vm.spec, runPolicy: "AlwaysOn" } });
       const snap = await until("snap", "Failed", "Ready");
-      assert.equal(ready(snap)?.reason, "VirtualDiskSnapshotFailed");
-      assert.equal(
-        ready(snap)?.message,
-        "Virtual disk snapshot is not consistent because the virtual machine vm has not been stopped or its filesystem has not been frozen.",
-      );
+      assertCondition(ready(snap), {
+        reason: "VirtualDiskSnapshotFailed",
+        message:
+          "Virtual disk snapshot is not consistent because the virtual machine vm has not been stopped or its filesystem has not been frozen.",
+      });
     } finally {
       csi.stop();
     }

@@ -1,8 +1,13 @@
 // Ready-made objects a user would create (never their status): manifests for a cluster's API, and wrappers
 // that write them straight into an emulator's store for the simulators' own tests and the demo.
 import { Secret } from "../../emulator/kinds/core";
-import { VirtualDisk, VirtualMachine } from "../../emulator/kinds/deckhouse";
-import type { KubeObject, ObjectStore } from "../../emulator/store";
+import {
+  VirtualDisk,
+  VirtualDiskSnapshot,
+  VirtualMachine,
+  VirtualMachineSnapshot,
+} from "../../emulator/kinds/deckhouse";
+import type { KubeObject, ObjectStore, ResourceType } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
 import { createInStore, manifest } from "../manifests";
 
@@ -119,4 +124,42 @@ export function createVirtualDisk(
 /** Creates the VM's disks (and user-data Secret) and then the VM; returns the VM as created. */
 export function createVirtualMachine(store: ObjectStore, fixture: VirtualMachineFixture): KubeObject {
   return createInStore(store, [VirtualDisk, Secret, VirtualMachine], virtualMachineManifests(fixture));
+}
+
+export interface SnapshotFixture {
+  namespace?: string;
+  name: string;
+  /** More of the spec: keepIPAddress, requiredConsistency... */
+  spec?: Record<string, unknown>;
+  /** Knobs: phase-delay-ms, hang, fail, hold-deletion. */
+  annotations?: Record<string, string>;
+}
+
+/** Creates a snapshot as the provider (or kubectl) would; `source` names what it is taken of. */
+function createSnapshot(
+  store: ObjectStore,
+  type: ResourceType,
+  f: SnapshotFixture,
+  source: Record<string, string>,
+): KubeObject {
+  const metadata = {
+    name: f.name,
+    namespace: f.namespace ?? "default",
+    ...(f.annotations ? { annotations: f.annotations } : {}),
+  };
+  return store.create(type, manifest(type, { metadata, spec: { ...source, ...f.spec } }));
+}
+
+export function createVirtualMachineSnapshot(
+  store: ObjectStore,
+  f: SnapshotFixture & { vm: string },
+): KubeObject {
+  return createSnapshot(store, VirtualMachineSnapshot, f, { virtualMachineName: f.vm });
+}
+
+export function createVirtualDiskSnapshot(
+  store: ObjectStore,
+  f: SnapshotFixture & { disk: string },
+): KubeObject {
+  return createSnapshot(store, VirtualDiskSnapshot, f, { virtualDiskName: f.disk });
 }

@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
-import {
-  VirtualMachine,
-  VirtualMachineOperation,
-  VirtualMachineSnapshotOperation,
-} from "../../emulator/kinds/deckhouse";
+import { VirtualMachineOperation, VirtualMachineSnapshotOperation } from "../../emulator/kinds/deckhouse";
 import { KnobAnnotation } from "../knobs";
 import { gone, inPhase, waitFor } from "../waitFor";
 import { createVirtualMachine } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
-
-const ns = "default";
+import { harnessPerTest, ns } from "./testing";
 
 describe("Deckhouse simulator: garbage collection of finished operations", () => {
-  let h: Harness;
-  beforeEach(() => (h = startHarness()));
-  afterEach(() => h.stop());
+  const h = harnessPerTest();
 
   /** A Start on an AlwaysOff VM: fails at once (not applicable), so it is finished. */
   const finishedOperation = async (name: string, vm = "vm") => {
@@ -31,8 +23,7 @@ describe("Deckhouse simulator: garbage collection of finished operations", () =>
       .sort();
 
   it("24 h later: finished VMOPs and VMSOPs are gone, unfinished ones stay", async () => {
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], running: false });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Stopped"));
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
     await finishedOperation("failed-start");
     h.store.create(VirtualMachineOperation, {
       metadata: { name: "stuck", namespace: ns, annotations: { [KnobAnnotation.Hang]: "Pending" } },
@@ -59,8 +50,8 @@ describe("Deckhouse simulator: garbage collection of finished operations", () =>
   it("within the TTL keeps only the 10 newest finished operations per VM", async () => {
     createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], running: false });
     createVirtualMachine(h.store, { namespace: ns, name: "other", disks: ["o"], running: false });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Stopped"));
-    await waitFor(h.store, VirtualMachine, ns, "other", inPhase("Stopped"));
+    await h.vmIn("vm", "Stopped");
+    await h.vmIn("other", "Stopped");
     for (let i = 0; i < 12; i++) await finishedOperation(`op-${String(i).padStart(2, "0")}`);
     await finishedOperation("other-op", "other");
 
@@ -72,8 +63,7 @@ describe("Deckhouse simulator: garbage collection of finished operations", () =>
   });
 
   it("lets the controller remove the cleanup finalizer of a collected operation", async () => {
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], runPolicy: "Manual" });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Stopped"));
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], runPolicy: "Manual" });
     h.store.create(VirtualMachineOperation, {
       metadata: { name: "start", namespace: ns },
       spec: { type: "Start", virtualMachineName: "vm" },

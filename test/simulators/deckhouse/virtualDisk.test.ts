@@ -5,15 +5,11 @@ import type { KubeObject } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
 import { inPhase, recordPhases, waitFor } from "../waitFor";
 import { conditionOf } from "./conditions";
-import { createVirtualDisk } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
-
-const ns = "default";
+import { createVirtualDisk, createVirtualDiskSnapshot } from "./fixtures";
+import { harnessPerTest, ns } from "./testing";
 
 describe("Deckhouse simulator: VirtualDisk", () => {
-  let h: Harness;
-  beforeEach(() => (h = startHarness()));
-  afterEach(() => h.stop());
+  const h = harnessPerTest();
 
   const until = (name: string, ...phases: string[]) =>
     waitFor(h.store, VirtualDisk, ns, name, inPhase(...phases)) as Promise<KubeObject>;
@@ -41,10 +37,7 @@ describe("Deckhouse simulator: VirtualDisk", () => {
   it("provisions from a Ready VirtualDiskSnapshot with the snapshot's size", async () => {
     createVirtualDisk(h.store, ns, { name: "data", size: "3Gi" });
     await until("data", "Ready");
-    h.store.create(VirtualDiskSnapshot, {
-      metadata: { name: "snap", namespace: ns },
-      spec: { virtualDiskName: "data" },
-    });
+    createVirtualDiskSnapshot(h.store, { name: "snap", disk: "data" });
     const snapshot = await waitFor(h.store, VirtualDiskSnapshot, ns, "snap", inPhase("Ready"));
     fromSnapshot("copy", "snap");
     const copy = await until("copy", "Ready", "Failed");
@@ -67,10 +60,7 @@ describe("Deckhouse simulator: VirtualDisk", () => {
   });
 
   it("fails when the source snapshot is not ready", async () => {
-    h.store.create(VirtualDiskSnapshot, {
-      metadata: { name: "snap", namespace: ns },
-      spec: { virtualDiskName: "missing-disk" },
-    });
+    createVirtualDiskSnapshot(h.store, { name: "snap", disk: "missing-disk" });
     await waitFor(h.store, VirtualDiskSnapshot, ns, "snap", inPhase("Failed"));
     fromSnapshot("copy", "snap");
     const disk = await until("copy", "Failed");

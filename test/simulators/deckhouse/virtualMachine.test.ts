@@ -7,22 +7,15 @@ import {
   VirtualMachineOperation,
   VirtualMachineSnapshot,
 } from "../../emulator/kinds/deckhouse";
-import type { KubeObject } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
 import { inPhase, recordPhases, waitFor } from "../waitFor";
 import { conditionOf } from "./conditions";
-import { createVirtualDisk, createVirtualMachine } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
-
-const ns = "default";
+import { createVirtualDisk, createVirtualMachine, createVirtualMachineSnapshot } from "./fixtures";
+import { harnessPerTest, inPhaseWithAddress, ns } from "./testing";
 
 describe("Deckhouse simulator: VirtualMachine, its address and attachments", () => {
-  let h: Harness;
-  beforeEach(() => (h = startHarness()));
-  afterEach(() => h.stop());
+  const h = harnessPerTest();
 
-  const vmIn = (name: string, ...phases: string[]) =>
-    waitFor(h.store, VirtualMachine, ns, name, inPhase(...phases)) as Promise<KubeObject>;
   const setRunPolicy = (name: string, runPolicy: string) => {
     const vm = h.store.mustGet(VirtualMachine, ns, name);
     h.store.update(VirtualMachine, { ...vm, spec: { ...vm.spec, runPolicy } });
@@ -31,13 +24,7 @@ describe("Deckhouse simulator: VirtualMachine, its address and attachments", () 
   it("starts a VM once its disks are Ready: Pending → Starting → Running, with an agent and an address", async () => {
     const seen = recordPhases(h.store, VirtualMachine, ns, "vm");
     createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"] });
-    const vm = await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      "vm",
-      (v) => inPhase("Running")(v) && !!v?.status?.ipAddress,
-    );
+    const vm = await h.untilVm("vm", inPhaseWithAddress("Running"));
     seen.stop();
     assert.deepEqual(seen.phases, ["Pending", "Starting", "Running"]);
     assert.equal(conditionOf(vm, "BlockDevicesReady")?.status, "True");
@@ -57,40 +44,31 @@ describe("Deckhouse simulator: VirtualMachine, its address and attachments", () 
       name: "vm",
       disks: [{ name: "root", annotations: { [KnobAnnotation.Hang]: "Provisioning" } }],
     });
-    const vm = await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      "vm",
-      (v) => conditionOf(v, "BlockDevicesReady")?.status === "False",
-    );
+    const vm = await h.untilVm("vm", (v) => conditionOf(v, "BlockDevicesReady")?.status === "False");
     assert.equal(vm?.status.phase, "Pending");
     assert.equal(conditionOf(vm, "BlockDevicesReady")?.reason, "BlockDevicesNotReady");
   });
 
   it("reports AgentReady=False for a VM without a guest agent", async () => {
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], guestAgent: false });
-    const vm = await vmIn("vm", "Running");
+    const vm = await h.createVmIn("Running", { name: "vm", disks: ["root"], guestAgent: false });
     assert.equal(conditionOf(vm, "AgentReady")?.status, "False");
     assert.equal(conditionOf(vm, "AgentReady")?.reason, "AgentNotReady");
   });
 
   it("follows its run policy: AlwaysOff stops it, AlwaysOn starts it again", async () => {
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"] });
-    await vmIn("vm", "Running");
+    await h.createVmIn("Running", { name: "vm", disks: ["root"] });
     const seen = recordPhases(h.store, VirtualMachine, ns, "vm");
     setRunPolicy("vm", "AlwaysOff");
-    await vmIn("vm", "Stopped");
+    await h.vmIn("vm", "Stopped");
     assert.equal(conditionOf(h.store.mustGet(VirtualMachine, ns, "vm"), "AgentReady"), undefined);
     setRunPolicy("vm", "AlwaysOn");
-    await vmIn("vm", "Running");
+    await h.vmIn("vm", "Running");
     seen.stop();
     assert.deepEqual(seen.phases, ["Running", "Stopping", "Stopped", "Starting", "Running"]);
   });
 
   it("keeps a Manual VM stopped until a Start operation", async () => {
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], runPolicy: "Manual" });
-    await vmIn("vm", "Stopped");
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], runPolicy: "Manual" });
     // An AlwaysOnUnlessStoppedManually VM would be Starting within milliseconds.
     await assert.rejects(
       waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Starting", "Running"), 100),
@@ -100,26 +78,20 @@ describe("Deckhouse simulator: VirtualMachine, its address and attachments", () 
       metadata: { name: "start", namespace: ns },
       spec: { type: "Start", virtualMachineName: "vm" },
     });
-    await vmIn("vm", "Running");
+    await h.vmIn("vm", "Running");
     await waitFor(h.store, VirtualMachineOperation, ns, "start", inPhase("Completed"));
   });
 
   it("hot-plugs a disk with a VirtualMachineBlockDeviceAttachment", async () => {
     createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"] });
     createVirtualDisk(h.store, ns, "extra");
-    await vmIn("vm", "Running");
+    await h.vmIn("vm", "Running");
     h.store.create(VirtualMachineBlockDeviceAttachment, {
       metadata: { name: "extra", namespace: ns },
       spec: { virtualMachineName: "vm", blockDeviceRef: { kind: "VirtualDisk", name: "extra" } },
     });
     await waitFor(h.store, VirtualMachineBlockDeviceAttachment, ns, "extra", inPhase("Attached"));
-    const vm = await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      "vm",
-      (v) => v?.status?.blockDeviceRefs?.length === 2,
-    );
+    const vm = await h.untilVm("vm", (v) => v?.status?.blockDeviceRefs?.length === 2);
     assert.deepEqual(vm?.status.blockDeviceRefs[1], {
       kind: "VirtualDisk",
       name: "extra",
@@ -145,13 +117,7 @@ describe("Deckhouse simulator: VirtualMachine, its address and attachments", () 
       disks: ["root"],
       virtualMachineIPAddressName: "fixed",
     });
-    const vm = await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      "vm",
-      (v) => v?.status?.ipAddress === "10.66.10.77",
-    );
+    const vm = await h.untilVm("vm", (v) => v?.status?.ipAddress === "10.66.10.77");
     assert.equal(vm?.status.virtualMachineIPAddressName, "fixed");
     assert.equal(
       h.store.list(VirtualMachineIPAddress, ns).items.length,
@@ -162,11 +128,8 @@ describe("Deckhouse simulator: VirtualMachine, its address and attachments", () 
 
   it("settles: once a VM runs and its snapshot is Ready, nothing is written any more", async () => {
     createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root", "data"] });
-    await waitFor(h.store, VirtualMachine, ns, "vm", (v) => inPhase("Running")(v) && !!v?.status?.ipAddress);
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name: "snap", namespace: ns },
-      spec: { virtualMachineName: "vm" },
-    });
+    await h.untilVm("vm", inPhaseWithAddress("Running"));
+    createVirtualMachineSnapshot(h.store, { name: "snap", vm: "vm" });
     await waitFor(
       h.store,
       VirtualMachineSnapshot,

@@ -10,40 +10,20 @@ import type { KubeObject } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
 import { gone, inPhase, waitFor } from "../waitFor";
 import { conditionOf } from "./conditions";
-import { createVirtualMachine, type VirtualMachineFixture } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
+import { createVirtualMachine, createVirtualMachineSnapshot } from "./fixtures";
+import { assertCondition, harnessPerTest, inPhaseWithAddress, ns } from "./testing";
 
-const ns = "default";
 const createdBy = "virtualization.deckhouse.io/vmoprestore";
 const cleanup = "virtualization.deckhouse.io/vmop-cleanup";
 
 describe("Deckhouse simulator: VirtualMachineOperation", () => {
-  let h: Harness;
-  afterEach(() => h.stop());
+  const h = harnessPerTest();
 
   const operate = (name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) =>
     h.store.create(VirtualMachineOperation, { metadata: { name, namespace: ns, annotations }, spec });
   const until = (name: string, ...phases: string[]) =>
     waitFor(h.store, VirtualMachineOperation, ns, name, inPhase(...phases), 1500) as Promise<KubeObject>;
   const completed = (op: KubeObject) => conditionOf(op, "Completed");
-  const vmIn = (name: string, phase: string) =>
-    waitFor(h.store, VirtualMachine, ns, name, inPhase(phase)) as Promise<KubeObject>;
-  /** A VM in `phase` and a Ready snapshot "snap" of it. */
-  const snapshotted = async (fixture: Omit<VirtualMachineFixture, "namespace">, phase: string) => {
-    createVirtualMachine(h.store, { namespace: ns, ...fixture });
-    await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      fixture.name,
-      (vm) => inPhase(phase)(vm) && !!vm?.status?.ipAddress,
-    );
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name: "snap", namespace: ns },
-      spec: { virtualMachineName: fixture.name },
-    });
-    return (await waitFor(h.store, VirtualMachineSnapshot, ns, "snap", inPhase("Ready"))) as KubeObject;
-  };
   const restoreSpec = (mode: string, snapshot = "snap", vm = "vm") => ({
     type: "Restore",
     virtualMachineName: vm,
@@ -51,10 +31,8 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
   });
 
   describe("Restore", () => {
-    beforeEach(() => (h = startHarness()));
-
     it("restores a running VM in place: maintenance, disks recreated, spec back, running again", async () => {
-      await snapshotted({ name: "vm", disks: ["root", "data"] }, "Running");
+      await h.vmWithReadySnapshot("Running", { name: "vm", disks: ["root", "data"] });
       const before = h.store.mustGet(VirtualDisk, ns, "root");
       const vm = h.store.mustGet(VirtualMachine, ns, "vm");
       h.store.update(VirtualMachine, { ...vm, spec: { ...vm.spec, cpu: { cores: 4 } } });
@@ -94,18 +72,18 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
           ["VirtualDisk", "data", "Completed", "Successfully processed"],
         ],
       );
-      const back = await vmIn("vm", "Running");
+      const back = await h.vmIn("vm", "Running");
       assert.equal(back.spec.cpu.cores, 1, "the snapshot's spec is back");
       assert.equal(conditionOf(back, "Maintenance")?.status, "False");
       assert.equal(back.status.ipAddress, vm.status.ipAddress);
     });
 
     it("keeps a stopped VM stopped after the restore", async () => {
-      await snapshotted({ name: "vm", disks: ["root"], runPolicy: "Manual" }, "Stopped");
+      await h.vmWithReadySnapshot("Stopped", { name: "vm", disks: ["root"], runPolicy: "Manual" });
       operate("restore", restoreSpec("BestEffort"));
       const done = await until("restore", "Completed", "Failed");
       assert.equal(done.status.phase, "Completed", completed(done)?.message);
-      await vmIn("vm", "Stopped");
+      await h.vmIn("vm", "Stopped");
       // A VM restarted after the restore would be Starting within milliseconds.
       await assert.rejects(
         waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Starting", "Running"), 100),
@@ -114,7 +92,7 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("DryRun validates only: Completed with per-object results, nothing changed", async () => {
-      await snapshotted({ name: "vm", disks: ["root"] }, "Running");
+      await h.vmWithReadySnapshot("Running", { name: "vm", disks: ["root"] });
       const disk = h.store.mustGet(VirtualDisk, ns, "root");
       const vm = h.store.mustGet(VirtualMachine, ns, "vm");
       operate("check", restoreSpec("DryRun"));
@@ -143,28 +121,20 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("DryRun reports a disk used by another VM and fails validation", async () => {
-      await snapshotted({ name: "vm", disks: ["root"] }, "Running");
-      createVirtualMachine(h.store, { namespace: ns, name: "other", attach: ["root"], running: false });
-      await waitFor(
-        h.store,
-        VirtualDisk,
-        ns,
-        "root",
-        (d) => d?.status?.attachedToVirtualMachines?.length === 2,
-      );
+      await h.vmWithReadySnapshot("Running", { name: "vm", disks: ["root"] });
+      await h.alsoAttachTo("other", "root");
       operate("check", restoreSpec("DryRun"));
       const failed = await until("check", "Failed", "Completed");
-      assert.equal(completed(failed)?.reason, "OperationFailed");
-      assert.equal(
-        completed(failed)?.message,
-        "Restore is failed: fail to validate the resources: check the status",
-      );
+      assertCondition(completed(failed), {
+        reason: "OperationFailed",
+        message: "Restore is failed: fail to validate the resources: check the status",
+      });
       const disk = failed.status.resources.find((r: any) => r.kind === "VirtualDisk");
       assert.deepEqual([disk.status, disk.message], ["Failed", 'the virtual disk "root" already in use']);
     });
 
     it("fails validation when the kept address is now leased by another VM's address", async () => {
-      await snapshotted({ name: "vm", disks: ["root"] }, "Running");
+      await h.vmWithReadySnapshot("Running", { name: "vm", disks: ["root"] });
       const vm = h.store.mustGet(VirtualMachine, ns, "vm");
       const ip = vm.status.ipAddress;
       // The VM moves to another address and a second VM takes the old one.
@@ -194,16 +164,16 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
         address.message,
         `the IP Address "${ip}" cannot be used for restore: it is taken by VirtualMachineIPAddress/thief-ip and already in use by the different virtual machine`,
       );
-      const after = await vmIn("vm", "Running");
+      const after = await h.vmIn("vm", "Running");
       assert.equal(conditionOf(after, "Maintenance")?.status, "False", "a failed restore leaves maintenance");
     });
 
     it("fails at once when the snapshot is not ready", async () => {
-      createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"] });
-      await vmIn("vm", "Running");
-      h.store.create(VirtualMachineSnapshot, {
-        metadata: { name: "slow", namespace: ns, annotations: { [KnobAnnotation.Hang]: "InProgress" } },
-        spec: { virtualMachineName: "vm" },
+      await h.createVmIn("Running", { name: "vm", disks: ["root"] });
+      createVirtualMachineSnapshot(h.store, {
+        name: "slow",
+        vm: "vm",
+        annotations: { [KnobAnnotation.Hang]: "InProgress" },
       });
       await waitFor(h.store, VirtualMachineSnapshot, ns, "slow", inPhase("InProgress"));
       operate("restore", restoreSpec("Strict", "slow"));
@@ -216,8 +186,7 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("fails at once when the snapshot does not exist", async () => {
-      createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"] });
-      await vmIn("vm", "Running");
+      await h.createVmIn("Running", { name: "vm", disks: ["root"] });
       operate("restore", restoreSpec("Strict", "nope"));
       const failed = await until("restore", "Failed", "Completed");
       assert.equal(
@@ -237,32 +206,26 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("fails NotApplicableForVirtualMachinePhase while the VM is starting", async () => {
-      createVirtualMachine(h.store, {
-        namespace: ns,
+      await h.createVmIn("Starting", {
         name: "vm",
         disks: ["root"],
         annotations: { [KnobAnnotation.Hang]: "Starting" },
       });
-      await vmIn("vm", "Starting");
       operate("restore", restoreSpec("Strict"));
       const failed = await until("restore", "Failed");
-      assert.equal(completed(failed)?.reason, "NotApplicableForVirtualMachinePhase");
-      assert.equal(
-        completed(failed)?.message,
-        "Operation type Restore is not applicable for VirtualMachine in phase Starting",
-      );
+      assertCondition(completed(failed), {
+        reason: "NotApplicableForVirtualMachinePhase",
+        message: "Operation type Restore is not applicable for VirtualMachine in phase Starting",
+      });
     });
 
     it("fails when a restored disk fails while the operation waits for it", async () => {
       // The restored disk copies the original's annotations, so it is paced too: time to make it fail.
-      await snapshotted(
-        {
-          name: "vm",
-          disks: [{ name: "root", annotations: { [KnobAnnotation.PhaseDelayMs]: "150" } }],
-          running: false,
-        },
-        "Stopped",
-      );
+      await h.vmWithReadySnapshot("Stopped", {
+        name: "vm",
+        disks: [{ name: "root", annotations: { [KnobAnnotation.PhaseDelayMs]: "150" } }],
+        running: false,
+      });
       const created = operate("restore", restoreSpec("Strict"));
       const disk = await waitFor(
         h.store,
@@ -288,15 +251,9 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     it("deleting an operation in maintenance takes the VM out of maintenance and drops the finalizer", async () => {
       // A slow VM: the operation waits in maintenance for it to stop.
       const slow = { [KnobAnnotation.PhaseDelayMs]: "100" };
-      await snapshotted({ name: "vm", disks: ["root"], annotations: slow }, "Running");
+      await h.vmWithReadySnapshot("Running", { name: "vm", disks: ["root"], annotations: slow });
       operate("restore", restoreSpec("Strict"));
-      await waitFor(
-        h.store,
-        VirtualMachine,
-        ns,
-        "vm",
-        (v) => conditionOf(v, "Maintenance")?.status === "True",
-      );
+      await h.untilVm("vm", (v) => conditionOf(v, "Maintenance")?.status === "True");
       const op = h.store.mustGet(VirtualMachineOperation, ns, "restore");
       assert.deepEqual(op.metadata.finalizers, [cleanup]);
       h.store.delete(VirtualMachineOperation, ns, "restore");
@@ -309,7 +266,7 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("keeps the finalizer while hold-deletion is set", async () => {
-      await snapshotted({ name: "vm", disks: ["root"], running: false }, "Stopped");
+      await h.vmWithReadySnapshot("Stopped", { name: "vm", disks: ["root"], running: false });
       operate("restore", restoreSpec("Strict"), { [KnobAnnotation.HoldDeletion]: "true" });
       const done = await until("restore", "Completed");
       h.store.delete(VirtualMachineOperation, ns, "restore");
@@ -322,20 +279,22 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
   });
 
   describe("one operation at a time", () => {
-    const startThenStop = async () => {
-      createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], runPolicy: "Manual" });
-      await vmIn("vm", "Stopped");
+    /** A Start "a-start" of the VM "vm" that stays InProgress. */
+    const unfinishedStart = async () => {
       operate(
         "a-start",
         { type: "Start", virtualMachineName: "vm" },
         { [KnobAnnotation.Hang]: "InProgress" },
       );
       await until("a-start", "InProgress");
+    };
+    const startThenStop = async () => {
+      await h.createVmIn("Stopped", { name: "vm", disks: ["root"], runPolicy: "Manual" });
+      await unfinishedStart();
       operate("b-stop", { type: "Stop", virtualMachineName: "vm" });
     };
 
     it("v1.10: a Stop supersedes an unfinished Start", async () => {
-      h = startHarness();
       await startThenStop();
       const superseded = await until("a-start", "Superseded");
       assert.deepEqual(
@@ -348,47 +307,36 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("v1.8: the newer operation fails NotReadyToBeExecuted", async () => {
-      h = startHarness({ version: "v1.8" });
+      h.restart({ version: "v1.8" });
       await startThenStop();
       const failed = await until("b-stop", "Failed");
-      assert.equal(completed(failed)?.reason, "NotReadyToBeExecuted");
-      assert.equal(
-        completed(failed)?.message,
-        "VMOP cannot be executed now. Previously created operation should finish first.",
-      );
+      assertCondition(completed(failed), {
+        reason: "NotReadyToBeExecuted",
+        message: "VMOP cannot be executed now. Previously created operation should finish first.",
+      });
       assert.equal(h.store.mustGet(VirtualMachineOperation, ns, "a-start").status.phase, "InProgress");
     });
 
     it("a Restore never supersedes: NotReadyToBeExecuted on v1.10 too", async () => {
-      h = startHarness();
-      await snapshotted({ name: "vm", disks: ["root"], runPolicy: "Manual" }, "Stopped");
-      operate(
-        "a-start",
-        { type: "Start", virtualMachineName: "vm" },
-        { [KnobAnnotation.Hang]: "InProgress" },
-      );
-      await until("a-start", "InProgress");
+      await h.vmWithReadySnapshot("Stopped", { name: "vm", disks: ["root"], runPolicy: "Manual" });
+      await unfinishedStart();
       operate("b-restore", restoreSpec("Strict"));
       const failed = await until("b-restore", "Failed");
       assert.equal(completed(failed)?.reason, "NotReadyToBeExecuted");
     });
 
     it("Start is not applicable to an AlwaysOff VM", async () => {
-      h = startHarness();
-      createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], running: false });
-      await vmIn("vm", "Stopped");
+      await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
       operate("start", { type: "Start", virtualMachineName: "vm" });
       const failed = await until("start", "Failed");
-      assert.equal(completed(failed)?.reason, "NotApplicableForVirtualMachineRunPolicy");
-      assert.equal(
-        completed(failed)?.message,
-        "Operation type Start is not applicable for VirtualMachine with runPolicy AlwaysOff",
-      );
+      assertCondition(completed(failed), {
+        reason: "NotApplicableForVirtualMachineRunPolicy",
+        message: "Operation type Start is not applicable for VirtualMachine with runPolicy AlwaysOff",
+      });
     });
   });
 
   describe("Clone", () => {
-    beforeEach(() => (h = startHarness()));
     const cloneSpec = (clone: Record<string, unknown>) => ({
       type: "Clone",
       virtualMachineName: "vm",
@@ -396,13 +344,7 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("creates a renamed copy through a temporary snapshot, then removes the snapshot", async () => {
-      createVirtualMachine(h.store, {
-        namespace: ns,
-        name: "vm",
-        disks: ["root"],
-        userData: "#cloud-config",
-      });
-      await vmIn("vm", "Running");
+      await h.createVmIn("Running", { name: "vm", disks: ["root"], userData: "#cloud-config" });
       const snapshots: string[] = [];
       const unsubscribe = h.store.subscribe((e) => {
         if (e.object.kind === "VirtualMachineSnapshot" && e.type === "ADDED")
@@ -425,20 +367,14 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
         done.status.resources.map((r: any) => `${r.kind}/${r.name}`),
         ["VirtualMachine/vm-copy", "VirtualDisk/root-copy", "Secret/vm-cloud-init-copy"],
       );
-      const running = await waitFor(
-        h.store,
-        VirtualMachine,
-        ns,
-        "vm-copy",
-        (v) => inPhase("Running")(v) && !!v?.status?.ipAddress,
-      );
+      const running = await h.untilVm("vm-copy", inPhaseWithAddress("Running"));
       assert.notEqual(running?.status.ipAddress, h.store.mustGet(VirtualMachine, ns, "vm").status.ipAddress);
     });
 
     it("fails when a target name is taken", async () => {
       createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"] });
       createVirtualMachine(h.store, { namespace: ns, name: "vm-copy", disks: ["other"], running: false });
-      await vmIn("vm", "Running");
+      await h.vmIn("vm", "Running");
       operate(
         "clone",
         cloneSpec({
@@ -462,8 +398,7 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("fails when the temporary snapshot fails", async () => {
-      createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], guestAgent: false });
-      await vmIn("vm", "Running");
+      await h.createVmIn("Running", { name: "vm", disks: ["root"], guestAgent: false });
       operate("clone", cloneSpec({ mode: "Strict", customization: { namePrefix: "c-" } }));
       const failed = await until("clone", "Failed", "Completed");
       const snapshot = failed.metadata.annotations?.["virtualization.deckhouse.io/vmop-snapshot-name"];
@@ -475,8 +410,7 @@ describe("Deckhouse simulator: VirtualMachineOperation", () => {
     });
 
     it("DryRun creates nothing", async () => {
-      createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"] });
-      await vmIn("vm", "Running");
+      await h.createVmIn("Running", { name: "vm", disks: ["root"] });
       operate("clone", cloneSpec({ mode: "DryRun", customization: { namePrefix: "c-" } }));
       const done = await until("clone", "Completed", "Failed");
       assert.equal(done.status.phase, "Completed", completed(done)?.message);

@@ -10,16 +10,19 @@ import {
 import type { KubeObject } from "../../emulator/store";
 import { gone, inPhase, waitFor } from "../waitFor";
 import { conditionOf } from "./conditions";
-import { createVirtualDisk, createVirtualMachine, type VirtualMachineFixture } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
+import {
+  createVirtualDisk,
+  createVirtualMachine,
+  createVirtualMachineSnapshot,
+  type VirtualMachineFixture,
+} from "./fixtures";
+import { startHarness } from "./harness";
+import { assertCondition, harnessPerTest, inPhaseWithAddress, ns } from "./testing";
 
-const ns = "default";
 const restoredBy = "virtualization.deckhouse.io/vmrestore";
 
 describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
-  let h: Harness;
-  beforeEach(() => (h = startHarness({ version: "v1.8" })));
-  afterEach(() => h.stop());
+  const h = harnessPerTest({ version: "v1.8" });
 
   const restore = (name: string, snapshot: string, spec: Record<string, unknown> = {}) =>
     h.store.create(VirtualMachineRestore, {
@@ -29,25 +32,23 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
   const until = (name: string, ...phases: string[]) =>
     waitFor(h.store, VirtualMachineRestore, ns, name, inPhase(...phases), 1000) as Promise<KubeObject>;
   const ready = (r: KubeObject) => conditionOf(r, "VirtualMachineRestoreReady");
-  /** A VM in the given phase with a Ready snapshot "snap" of it. */
-  const snapshotted = async (
-    fixture: Omit<VirtualMachineFixture, "namespace">,
-    phase = "Stopped",
-    snapshotSpec: Record<string, unknown> = {},
-  ) => {
-    createVirtualMachine(h.store, { namespace: ns, ...fixture });
-    await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      fixture.name,
-      (vm) => inPhase(phase)(vm) && !!vm?.status?.ipAddress,
+  /** The VM "vm" with a disk "root", stopped, and a Ready snapshot "snap" of it. */
+  const stoppedVmWithSnapshot = (
+    fixture: Partial<VirtualMachineFixture> = {},
+    snapshotSpec?: Record<string, unknown>,
+  ) =>
+    h.vmWithReadySnapshot(
+      "Stopped",
+      { name: "vm", disks: ["root"], running: false, ...fixture },
+      snapshotSpec,
     );
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name: "snap", namespace: ns },
-      spec: { virtualMachineName: fixture.name, ...snapshotSpec },
-    });
-    return (await waitFor(h.store, VirtualMachineSnapshot, ns, "snap", inPhase("Ready"))) as KubeObject;
+  /** Restores "snap" as "r" and checks its Ready condition once it has failed (or is Ready, and the check fails). */
+  const restoreFailsWith = async (
+    restoreMode: "Safe" | "Forced",
+    expected: { reason?: string; message: string },
+  ) => {
+    restore("r", "snap", { restoreMode });
+    assertCondition(ready(await until("r", "Failed", "Ready")), expected);
   };
   /** Deletes the VM and disks, and waits for the VM's automatic address to be garbage-collected. */
   const deleteVmAndDisks = async (vmName: string, disks: string[]) => {
@@ -60,7 +61,7 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
   };
 
   it("Safe: recreates a deleted VM and its disks from the snapshot, with its IP address", async () => {
-    await snapshotted({ name: "vm", disks: ["root", "data"], running: false });
+    await stoppedVmWithSnapshot({ disks: ["root", "data"] });
     const ip = h.store.mustGet(VirtualMachine, ns, "vm").status.ipAddress;
     await deleteVmAndDisks("vm", ["root", "data"]);
     const created = restore("r", "snap");
@@ -81,42 +82,33 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
       assert.equal(disk.metadata.annotations?.[restoredBy], created.metadata.uid);
       assert.deepEqual(disk.spec.dataSource.objectRef.kind, "VirtualDiskSnapshot");
     }
-    const back = await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      "vm",
-      (v) => inPhase("Stopped")(v) && !!v?.status?.ipAddress,
-    );
+    const back = await h.untilVm("vm", inPhaseWithAddress("Stopped"));
     assert.equal(back?.status.ipAddress, ip, "keepIPAddress Always brings the same address back");
   });
 
   it("Safe: fails VirtualMachineRestoreConflict when the VM exists", async () => {
-    await snapshotted({ name: "vm", disks: ["root"], running: false }, "Stopped", { keepIPAddress: "Never" });
-    restore("r", "snap");
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(ready(failed)?.reason, "VirtualMachineRestoreConflict");
-    assert.equal(ready(failed)?.message, 'The virtual machine "vm" already exists.');
+    await stoppedVmWithSnapshot({}, { keepIPAddress: "Never" });
+    await restoreFailsWith("Safe", {
+      reason: "VirtualMachineRestoreConflict",
+      message: 'The virtual machine "vm" already exists.',
+    });
   });
 
   it("Safe: reports the kept address first when the VM still uses it", async () => {
-    await snapshotted({ name: "vm", disks: ["root"], running: false });
+    await stoppedVmWithSnapshot();
     const address = h.store.mustGet(VirtualMachine, ns, "vm").status.virtualMachineIPAddressName;
-    restore("r", "snap");
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(
-      ready(failed)?.message,
-      `The virtual machine ip address "${address}" is already in use and cannot be used for the restored virtual machine.`,
-    );
+    await restoreFailsWith("Safe", {
+      message: `The virtual machine ip address "${address}" is already in use and cannot be used for the restored virtual machine.`,
+    });
   });
 
   it("Safe: fails when a disk of the snapshot still exists", async () => {
-    await snapshotted({ name: "vm", disks: ["root", "data"], running: false });
+    await stoppedVmWithSnapshot({ disks: ["root", "data"] });
     await deleteVmAndDisks("vm", ["root"]);
-    restore("r", "snap");
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(ready(failed)?.reason, "VirtualMachineRestoreConflict");
-    assert.equal(ready(failed)?.message, 'The virtual disk "data" already exists.');
+    await restoreFailsWith("Safe", {
+      reason: "VirtualMachineRestoreConflict",
+      message: 'The virtual disk "data" already exists.',
+    });
   });
 
   it("Safe: fails when an attachment of the snapshot still exists", async () => {
@@ -127,20 +119,14 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
       spec: { virtualMachineName: "vm", blockDeviceRef: { kind: "VirtualDisk", name: "spare" } },
     });
     await waitFor(h.store, VirtualMachineBlockDeviceAttachment, ns, "hotplug", inPhase("Attached"));
-    await waitFor(h.store, VirtualMachine, ns, "vm", (vm) => vm?.status?.blockDeviceRefs?.length === 2);
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name: "snap", namespace: ns },
-      spec: { virtualMachineName: "vm" },
-    });
+    await h.untilVm("vm", (vm) => vm?.status?.blockDeviceRefs?.length === 2);
+    createVirtualMachineSnapshot(h.store, { name: "snap", vm: "vm" });
     const snap = await waitFor(h.store, VirtualMachineSnapshot, ns, "snap", inPhase("Ready"));
     assert.equal(snap?.status.virtualDiskSnapshotNames.length, 2, "the hot-plugged disk is in the snapshot");
     await deleteVmAndDisks("vm", ["root", "spare"]);
-    restore("r", "snap");
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(
-      ready(failed)?.message,
-      'The virtual machine block device attachment "hotplug" already exists.',
-    );
+    await restoreFailsWith("Safe", {
+      message: 'The virtual machine block device attachment "hotplug" already exists.',
+    });
   });
 
   it("Safe: fails when the kept IP address is used by another VM", async () => {
@@ -148,7 +134,7 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
       metadata: { name: "fixed", namespace: ns },
       spec: { type: "Static", staticIP: "10.66.10.200" },
     });
-    await snapshotted({ name: "vm", disks: ["root"], running: false, virtualMachineIPAddressName: "fixed" });
+    await stoppedVmWithSnapshot({ virtualMachineIPAddressName: "fixed" });
     await deleteVmAndDisks("vm", ["root"]);
     createVirtualMachine(h.store, {
       namespace: ns,
@@ -164,16 +150,14 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
       "fixed",
       (a) => a?.status?.virtualMachineName === "thief",
     );
-    restore("r", "snap");
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(
-      ready(failed)?.message,
-      'The virtual machine ip address "fixed" is already in use and cannot be used for the restored virtual machine.',
-    );
+    await restoreFailsWith("Safe", {
+      message:
+        'The virtual machine ip address "fixed" is already in use and cannot be used for the restored virtual machine.',
+    });
   });
 
   it("Safe: fails when the kept static address is leased by a different address object", async () => {
-    const snap = await snapshotted({ name: "vm", disks: ["root"], running: false });
+    const snap = await stoppedVmWithSnapshot();
     const kept = snap.status.resources.find((r: any) => r.kind === "VirtualMachineIPAddress").name;
     const ip = h.store.mustGet(VirtualMachine, ns, "vm").status.ipAddress;
     await deleteVmAndDisks("vm", ["root"]);
@@ -181,18 +165,15 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
       metadata: { name: "squatter", namespace: ns },
       spec: { type: "Static", staticIP: ip },
     });
-    restore("r", "snap");
-    const failed = await until("r", "Failed", "Ready");
     assert.notEqual(kept, "squatter");
-    assert.equal(
-      ready(failed)?.message,
-      `The set address "${ip}" is already in use by the different virtual machine ip address "squatter" and cannot be used for the restored virtual machine.`,
-    );
+    await restoreFailsWith("Safe", {
+      message: `The set address "${ip}" is already in use by the different virtual machine ip address "squatter" and cannot be used for the restored virtual machine.`,
+    });
   });
 
   it("Safe with nameReplacements: restores a copy next to the original", async () => {
     // keepIPAddress Never: the copy must not claim the original's address.
-    await snapshotted({ name: "vm", disks: ["root"], running: false }, "Stopped", { keepIPAddress: "Never" });
+    await stoppedVmWithSnapshot({}, { keepIPAddress: "Never" });
     restore("r", "snap", {
       nameReplacements: [
         { from: { kind: "VirtualMachine", name: "vm" }, to: "vm-copy" },
@@ -206,9 +187,7 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
     await waitFor(h.store, VirtualDisk, ns, "root-copy", inPhase("Ready"));
     const original = h.store.mustGet(VirtualMachine, ns, "vm");
     assert.equal(original.metadata.annotations?.[restoredBy], undefined, "the original is untouched");
-    const copyRunning = await waitFor(h.store, VirtualMachine, ns, "vm-copy", (v) =>
-      Boolean(v?.status?.ipAddress),
-    );
+    const copyRunning = await h.untilVm("vm-copy", (v) => Boolean(v?.status?.ipAddress));
     assert.notEqual(copyRunning?.status.ipAddress, original.status.ipAddress);
   });
 
@@ -230,12 +209,8 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
       conditionOf(pending, "VirtualMachineSnapshotReadyToUse")?.message,
       'The virtual machine snapshot "later" not found.',
     );
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], running: false });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Stopped"));
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name: "later", namespace: ns },
-      spec: { virtualMachineName: "vm" },
-    });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
+    createVirtualMachineSnapshot(h.store, { name: "later", vm: "vm" });
     await waitFor(h.store, VirtualMachineSnapshot, ns, "later", inPhase("Ready"));
     const failed = await until("r", "Failed", "Ready");
     assert.equal(
@@ -246,7 +221,7 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
   });
 
   it("Forced: stops a running VM, recreates its disks, restores its spec and run policy", async () => {
-    await snapshotted({ name: "vm", disks: ["root"] }, "Running");
+    await h.vmWithReadySnapshot("Running", { name: "vm", disks: ["root"] });
     const oldDisk = h.store.mustGet(VirtualDisk, ns, "root");
     const vm = h.store.mustGet(VirtualMachine, ns, "vm");
     h.store.update(VirtualMachine, { ...vm, spec: { ...vm.spec, memory: { size: "4Gi" } } });
@@ -270,23 +245,21 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
     const restored = h.store.mustGet(VirtualMachine, ns, "vm");
     assert.equal(restored.spec.memory.size, "1Gi");
     assert.equal(restored.spec.runPolicy, "AlwaysOnUnlessStoppedManually");
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Running"));
+    await h.vmIn("vm", "Running");
   });
 
   it("Forced: fails when the VM does not exist", async () => {
-    await snapshotted({ name: "vm", disks: ["root"], running: false });
+    await stoppedVmWithSnapshot();
     await deleteVmAndDisks("vm", ["root"]);
-    restore("r", "snap", { restoreMode: "Forced" });
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(ready(failed)?.reason, "VirtualMachineRestoreFailed");
-    assert.equal(
-      ready(failed)?.message,
-      "Restoration with `Forced` mode can be applied only to an existing virtual machine; you can restore the virtual machine with `Safe` mode.",
-    );
+    await restoreFailsWith("Forced", {
+      reason: "VirtualMachineRestoreFailed",
+      message:
+        "Restoration with `Forced` mode can be applied only to an existing virtual machine; you can restore the virtual machine with `Safe` mode.",
+    });
   });
 
   it("Forced: fails when the VM is Pending", async () => {
-    await snapshotted({ name: "vm", disks: ["root"], running: false });
+    await stoppedVmWithSnapshot();
     const vm = h.store.mustGet(VirtualMachine, ns, "vm");
     h.store.update(VirtualMachine, {
       ...vm,
@@ -295,29 +268,20 @@ describe("Deckhouse simulator: VirtualMachineRestore (v1.8)", () => {
         blockDeviceRefs: [...vm.spec.blockDeviceRefs, { kind: "VirtualDisk", name: "missing" }],
       },
     });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Pending"));
-    restore("r", "snap", { restoreMode: "Forced" });
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(
-      ready(failed)?.message,
-      "A virtual machine cannot be restored from the pending phase with `Forced` mode; you can delete the virtual machine and restore it with `Safe` mode.",
-    );
+    await h.vmIn("vm", "Pending");
+    await restoreFailsWith("Forced", {
+      message:
+        "A virtual machine cannot be restored from the pending phase with `Forced` mode; you can delete the virtual machine and restore it with `Safe` mode.",
+    });
   });
 
   it("Forced: fails VirtualMachineRestoreConflict when a disk is used by another VM", async () => {
-    await snapshotted({ name: "vm", disks: ["root"], running: false });
-    createVirtualMachine(h.store, { namespace: ns, name: "other", attach: ["root"], running: false });
-    await waitFor(
-      h.store,
-      VirtualDisk,
-      ns,
-      "root",
-      (d) => d?.status?.attachedToVirtualMachines?.length === 2,
-    );
-    restore("r", "snap", { restoreMode: "Forced" });
-    const failed = await until("r", "Failed", "Ready");
-    assert.equal(ready(failed)?.reason, "VirtualMachineRestoreConflict");
-    assert.equal(ready(failed)?.message, 'The virtual disk "root" already in use.');
+    await stoppedVmWithSnapshot();
+    await h.alsoAttachTo("other", "root");
+    await restoreFailsWith("Forced", {
+      reason: "VirtualMachineRestoreConflict",
+      message: 'The virtual disk "root" already in use.',
+    });
   });
 });
 

@@ -11,36 +11,28 @@ import type { KubeObject } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
 import { gone, inPhase, recordPhases, waitFor } from "../waitFor";
 import { conditionOf } from "./conditions";
-import { createVirtualMachine } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
+import { createVirtualMachineSnapshot } from "./fixtures";
 import { readSnapshotSecret } from "./snapshotSecret";
-
-const ns = "default";
+import { assertCondition, harnessPerTest, ns } from "./testing";
 
 describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
-  let h: Harness;
-  beforeEach(() => (h = startHarness()));
-  afterEach(() => h.stop());
+  const h = harnessPerTest();
 
   const snapshotVm = (name: string, vm: string, spec: Record<string, unknown> = {}, annotations = {}) =>
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name, namespace: ns, annotations },
-      spec: { virtualMachineName: vm, ...spec },
-    });
+    createVirtualMachineSnapshot(h.store, { name, vm, spec, annotations });
   const until = (name: string, ...phases: string[]) =>
     waitFor(h.store, VirtualMachineSnapshot, ns, name, inPhase(...phases), 300) as Promise<KubeObject>;
-  const vmIn = async (
-    name: string,
-    phase: string,
-    opts: Parameters<typeof createVirtualMachine>[1] | undefined,
-  ) => {
-    if (opts) createVirtualMachine(h.store, opts);
-    return (await waitFor(h.store, VirtualMachine, ns, name, inPhase(phase))) as KubeObject;
-  };
   const ready = (s: KubeObject) => conditionOf(s, "VirtualMachineSnapshotReady");
+  /** Snapshots the VM as "snap", waits for the snapshot to fail and checks its Ready condition; resolves with it. */
+  const snapshotFails = async (vm: string, expected: { reason?: string; message: string }) => {
+    snapshotVm("snap", vm);
+    const snap = await until("snap", "Failed");
+    assertCondition(ready(snap), expected);
+    return snap;
+  };
 
   it("snapshots a running VM with two disks: frozen, one child per disk, a Secret, Ready and consistent", async () => {
-    await vmIn("vm", "Running", { namespace: ns, name: "vm", disks: ["root", "data"] });
+    await h.createVmIn("Running", { name: "vm", disks: ["root", "data"] });
     const messages: string[] = [];
     const vmSnapshotting = new Set<string>();
     const unsubscribe = h.store.subscribe((e) => {
@@ -92,13 +84,13 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
         "VirtualDisk/data",
       ],
     );
-    const vm = await waitFor(h.store, VirtualMachine, ns, "vm", (v) => !conditionOf(v, "FilesystemFrozen"));
+    const vm = await h.untilVm("vm", (v) => !conditionOf(v, "FilesystemFrozen"));
     assert.equal(conditionOf(vm, "Snapshotting"), undefined, "the VM is no longer marked as snapshotting");
   });
 
   it("keeps the VM's automatic address as Static in the Secret with keepIPAddress Always (default)", async () => {
-    const vm = await vmIn("vm", "Running", { namespace: ns, name: "vm", disks: ["root"] });
-    await waitFor(h.store, VirtualMachine, ns, "vm", (v) => Boolean(v?.status?.ipAddress));
+    const vm = await h.createVmIn("Running", { name: "vm", disks: ["root"] });
+    await h.untilVm("vm", (v) => Boolean(v?.status?.ipAddress));
     snapshotVm("snap", "vm");
     const snap = await until("snap", "Ready");
     const content = readSnapshotSecret(
@@ -113,7 +105,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("keeps no address with keepIPAddress Never for an automatic one", async () => {
-    await vmIn("vm", "Running", { namespace: ns, name: "vm", disks: ["root"] });
+    await h.createVmIn("Running", { name: "vm", disks: ["root"] });
     snapshotVm("snap", "vm", { keepIPAddress: "Never" });
     const snap = await until("snap", "Ready");
     const content = readSnapshotSecret(
@@ -127,7 +119,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("snapshots a stopped VM without freezing", async () => {
-    await vmIn("vm", "Stopped", { namespace: ns, name: "vm", disks: ["root"], running: false });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
     const frozen: boolean[] = [];
     const unsubscribe = h.store.subscribe((e) => {
       if (e.object.kind === "VirtualMachine") frozen.push(Boolean(conditionOf(e.object, "FilesystemFrozen")));
@@ -140,10 +132,10 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("fails WaitingForTheVirtualMachine when the VM does not exist", async () => {
-    snapshotVm("snap", "ghost");
-    const snap = await until("snap", "Failed");
-    assert.equal(ready(snap)?.reason, "WaitingForTheVirtualMachine");
-    assert.equal(ready(snap)?.message, 'Cannot take a snapshot: the virtual machine "ghost" does not exist.');
+    const snap = await snapshotFails("ghost", {
+      reason: "WaitingForTheVirtualMachine",
+      message: 'Cannot take a snapshot: the virtual machine "ghost" does not exist.',
+    });
     assert.equal(
       conditionOf(snap, "VirtualMachineReady")?.message,
       'The virtual machine "ghost" was not found.',
@@ -151,12 +143,10 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("fails WaitingForTheVirtualMachine when the VM is neither Running nor Stopped", async () => {
-    createVirtualMachine(h.store, {
-      namespace: ns,
+    await h.createVmIn("Pending", {
       name: "vm",
       disks: [{ name: "root", annotations: { [KnobAnnotation.Hang]: "Provisioning" } }],
     });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Pending"));
     snapshotVm("snap", "vm");
     const snap = await until("snap", "Failed");
     assert.equal(ready(snap)?.message, 'Cannot take a snapshot: the virtual machine "vm" is not ready.');
@@ -167,52 +157,39 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("fails BlockDevicesNotReady when a disk of a running VM is gone", async () => {
-    await vmIn("vm", "Running", { namespace: ns, name: "vm", disks: ["root", "data"] });
+    await h.createVmIn("Running", { name: "vm", disks: ["root", "data"] });
     h.store.delete(VirtualDisk, ns, "data");
-    await waitFor(
-      h.store,
-      VirtualMachine,
-      ns,
-      "vm",
-      (v) => conditionOf(v, "BlockDevicesReady")?.status === "False",
-    );
-    snapshotVm("snap", "vm");
-    const snap = await until("snap", "Failed");
-    assert.equal(ready(snap)?.reason, "BlockDevicesNotReady");
-    assert.equal(
-      ready(snap)?.message,
-      'Block devices not ready: waiting for the block devices of the virtual machine "vm" to be ready.',
-    );
+    await h.untilVm("vm", (v) => conditionOf(v, "BlockDevicesReady")?.status === "False");
+    await snapshotFails("vm", {
+      reason: "BlockDevicesNotReady",
+      message:
+        'Block devices not ready: waiting for the block devices of the virtual machine "vm" to be ready.',
+    });
   });
 
   it("fails BlockDevicesNotReady when a disk is resizing", async () => {
-    await vmIn("vm", "Running", {
-      namespace: ns,
+    await h.createVmIn("Running", {
       name: "vm",
       disks: [{ name: "root", annotations: { [KnobAnnotation.Resizing]: "true" } }],
     });
-    snapshotVm("snap", "vm");
-    const snap = await until("snap", "Failed");
-    assert.equal(ready(snap)?.reason, "BlockDevicesNotReady");
-    assert.equal(
-      ready(snap)?.message,
-      'Virtual disk is in the process of resizing: waiting for the virtual disk "root" to be resized.',
-    );
+    await snapshotFails("vm", {
+      reason: "BlockDevicesNotReady",
+      message:
+        'Virtual disk is in the process of resizing: waiting for the virtual disk "root" to be resized.',
+    });
   });
 
   it("fails PotentiallyInconsistent when a running VM has no guest agent", async () => {
-    await vmIn("vm", "Running", { namespace: ns, name: "vm", disks: ["root"], guestAgent: false });
-    snapshotVm("snap", "vm");
-    const snap = await until("snap", "Failed");
-    assert.equal(ready(snap)?.reason, "PotentiallyInconsistent");
-    assert.equal(
-      ready(snap)?.message,
-      'Cannot take a consistent snapshot of virtual machine "vm": virtual machine agent is not ready and the virtual machine cannot be frozen.',
-    );
+    await h.createVmIn("Running", { name: "vm", disks: ["root"], guestAgent: false });
+    await snapshotFails("vm", {
+      reason: "PotentiallyInconsistent",
+      message:
+        'Cannot take a consistent snapshot of virtual machine "vm": virtual machine agent is not ready and the virtual machine cannot be frozen.',
+    });
   });
 
   it("is Ready without consistent when requiredConsistency is false and the VM cannot be frozen", async () => {
-    await vmIn("vm", "Running", { namespace: ns, name: "vm", disks: ["root"], guestAgent: false });
+    await h.createVmIn("Running", { name: "vm", disks: ["root"], guestAgent: false });
     snapshotVm("snap", "vm", { requiredConsistency: false });
     const snap = await until("snap", "Ready", "Failed");
     assert.equal(snap.status.phase, "Ready");
@@ -220,26 +197,19 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("fails VirtualMachineSnapshotFailed with the message of a failed disk snapshot", async () => {
-    await vmIn("a", "Running", { namespace: ns, name: "a", disks: ["shared"] });
-    await vmIn("b", "Stopped", { namespace: ns, name: "b", attach: ["shared"], running: false });
-    await waitFor(
-      h.store,
-      VirtualDisk,
-      ns,
-      "shared",
-      (d) => d?.status?.attachedToVirtualMachines?.length === 2,
-    );
+    await h.createVmIn("Running", { name: "a", disks: ["shared"] });
+    await h.alsoAttachTo("b", "shared");
+    await h.vmIn("b", "Stopped");
     const created = snapshotVm("snap", "b");
     const snap = await until("snap", "Failed");
-    assert.equal(ready(snap)?.reason, "VirtualMachineSnapshotFailed");
-    assert.equal(
-      ready(snap)?.message,
-      `The virtual disk snapshot "shared-${created.metadata.uid}" is failed: cannot take snapshot. The virtual disk "shared" is attached to multiple virtual machines.`,
-    );
+    assertCondition(ready(snap), {
+      reason: "VirtualMachineSnapshotFailed",
+      message: `The virtual disk snapshot "shared-${created.metadata.uid}" is failed: cannot take snapshot. The virtual disk "shared" is attached to multiple virtual machines.`,
+    });
   });
 
   it("re-evaluates the checks while InProgress: the VM disappearing fails the snapshot", async () => {
-    await vmIn("vm", "Stopped", { namespace: ns, name: "vm", disks: ["root"], running: false });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
     snapshotVm("snap", "vm", {}, { [KnobAnnotation.PhaseDelayMs]: "200" });
     await until("snap", "InProgress");
     h.store.delete(VirtualMachine, ns, "vm");
@@ -248,7 +218,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("turns Ready into Failed/VirtualDiskSnapshotLost when a disk snapshot is deleted", async () => {
-    await vmIn("vm", "Stopped", { namespace: ns, name: "vm", disks: ["root", "data"], running: false });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root", "data"], running: false });
     snapshotVm("snap", "vm");
     const snap = await until("snap", "Ready");
     h.store.delete(VirtualDiskSnapshot, ns, snap.status.virtualDiskSnapshotNames[1]);
@@ -271,7 +241,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
         blockDeviceRefs: [{ kind: "ClusterVirtualImage", name: "alpine-iso" }],
       },
     });
-    await vmIn("live", "Stopped", undefined);
+    await h.vmIn("live", "Stopped");
     snapshotVm("snap", "live");
     const snap = await until("snap", "Ready", "Failed");
     assert.equal(snap.status.consistent, true);
@@ -279,7 +249,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("has no finalizer: deleting it removes it at once, its children and Secret follow by garbage collection", async () => {
-    await vmIn("vm", "Stopped", { namespace: ns, name: "vm", disks: ["root"], running: false });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
     snapshotVm("snap", "vm");
     const snap = await until("snap", "Ready");
     assert.equal(snap.metadata.finalizers, undefined);
@@ -292,7 +262,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("fails with the fail knob's message and the default reason", async () => {
-    await vmIn("vm", "Stopped", { namespace: ns, name: "vm", disks: ["root"], running: false });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
     snapshotVm("snap", "vm", {}, { [KnobAnnotation.Fail]: "the storage backend is read-only" });
     const snap = await until("snap", "Failed");
     assert.equal(ready(snap)?.reason, "VirtualMachineSnapshotFailed");
@@ -300,7 +270,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshot", () => {
   });
 
   it("stays in the phase named by the hang knob", async () => {
-    await vmIn("vm", "Stopped", { namespace: ns, name: "vm", disks: ["root"], running: false });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
     snapshotVm("snap", "vm", {}, { [KnobAnnotation.Hang]: "InProgress" });
     await until("snap", "InProgress");
     // Without the knob it is Ready within a few milliseconds.

@@ -9,15 +9,11 @@ import type { KubeObject } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
 import { inPhase, recordPhases, waitFor } from "../waitFor";
 import { conditionOf } from "./conditions";
-import { createVirtualMachine } from "./fixtures";
-import { startHarness, type Harness } from "./harness";
-
-const ns = "default";
+import { createVirtualMachineSnapshot } from "./fixtures";
+import { harnessPerTest, ns } from "./testing";
 
 describe("Deckhouse simulator: VirtualMachineSnapshotOperation CreateVirtualMachine", () => {
-  let h: Harness;
-  beforeEach(() => (h = startHarness()));
-  afterEach(() => h.stop());
+  const h = harnessPerTest();
 
   const createFrom = (name: string, snapshot: string, createVirtualMachine: Record<string, unknown>) =>
     h.store.create(VirtualMachineSnapshotOperation, {
@@ -28,12 +24,8 @@ describe("Deckhouse simulator: VirtualMachineSnapshotOperation CreateVirtualMach
     waitFor(h.store, VirtualMachineSnapshotOperation, ns, name, inPhase(...phases)) as Promise<KubeObject>;
   const completed = (op: KubeObject) => conditionOf(op, "Completed");
   const readySnapshot = async () => {
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root", "data"], running: false });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Stopped"));
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name: "snap", namespace: ns },
-      spec: { virtualMachineName: "vm", keepIPAddress: "Never" },
-    });
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root", "data"], running: false });
+    createVirtualMachineSnapshot(h.store, { name: "snap", vm: "vm", spec: { keepIPAddress: "Never" } });
     await waitFor(h.store, VirtualMachineSnapshot, ns, "snap", inPhase("Ready"));
   };
 
@@ -63,7 +55,7 @@ describe("Deckhouse simulator: VirtualMachineSnapshotOperation CreateVirtualMach
       ["new-root", "new-data"],
     );
     await waitFor(h.store, VirtualDisk, ns, "new-data", inPhase("Ready"));
-    await waitFor(h.store, VirtualMachine, ns, "new-vm", inPhase("Stopped"));
+    await h.vmIn("new-vm", "Stopped");
   });
 
   it("applies nameReplacement before the prefix and suffix", async () => {
@@ -124,11 +116,11 @@ describe("Deckhouse simulator: VirtualMachineSnapshotOperation CreateVirtualMach
   });
 
   it("fails NotReadyToBeExecuted for a snapshot that is not Ready", async () => {
-    createVirtualMachine(h.store, { namespace: ns, name: "vm", disks: ["root"], running: false });
-    await waitFor(h.store, VirtualMachine, ns, "vm", inPhase("Stopped"));
-    h.store.create(VirtualMachineSnapshot, {
-      metadata: { name: "snap", namespace: ns, annotations: { [KnobAnnotation.Hang]: "InProgress" } },
-      spec: { virtualMachineName: "vm" },
+    await h.createVmIn("Stopped", { name: "vm", disks: ["root"], running: false });
+    createVirtualMachineSnapshot(h.store, {
+      name: "snap",
+      vm: "vm",
+      annotations: { [KnobAnnotation.Hang]: "InProgress" },
     });
     await waitFor(h.store, VirtualMachineSnapshot, ns, "snap", inPhase("InProgress"));
     createFrom("create", "snap", { mode: "Strict", customization: { namePrefix: "x-" } });

@@ -9,7 +9,7 @@ import {
 } from "../../emulator/kinds/kubevirt";
 import type { KubeObject } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
-import { waitFor } from "../waitFor";
+import { gone, waitFor } from "../waitFor";
 import { Finalizer } from "./finalizers";
 import {
   createVirtualMachine,
@@ -18,17 +18,10 @@ import {
   type VirtualMachineFixture,
 } from "./fixtures";
 import { RestoreMessage } from "./restore";
-import { simulate, type Simulation } from "./simulation";
+import { printableStatusIs, readyToUse, reasons, simulationPerTest, vmReady } from "./testing";
 
 const VMR = KubeVirtVirtualMachineRestore;
 const VM = KubeVirtVirtualMachine;
-const reasons = (o: KubeObject | undefined) =>
-  Object.fromEntries(
-    (o?.status?.conditions ?? []).map((c: { type: string; status: string; reason: string }) => [
-      c.type,
-      `${c.status} ${c.reason}`,
-    ]),
-  );
 const complete = (o: KubeObject | undefined) => o?.status?.complete === true;
 const progressingReason = (reason: string) => (o: KubeObject | undefined) =>
   reasons(o).Progressing?.endsWith(` ${reason}`) === true;
@@ -39,43 +32,34 @@ const claimNames = (vm: KubeObject | undefined) =>
   );
 
 describe("KubeVirt simulator: VirtualMachineRestore", () => {
-  let sim: Simulation;
-  afterEach(() => {
-    sim.stop();
-    assert.deepEqual(sim.errors, []);
-  });
+  const sim = simulationPerTest();
 
-  /** A VM and a ready snapshot of it; the VM runs when `running`. */
+  /** A VM "web" and a ready snapshot "snap" of it; the VM runs when `running`. */
   async function vmWithSnapshot(vm: Partial<VirtualMachineFixture> = {}) {
     const created = createVirtualMachine(sim.store, { name: "web", labels: { app: "web" }, ...vm });
     const ready = vm.running || vm.runStrategy === "Always";
-    await waitFor(sim.store, VM, "default", "web", (o) =>
-      ready ? o?.status?.ready === true : o?.status?.printableStatus === "Stopped",
-    );
+    await waitFor(sim.store, VM, "default", "web", ready ? vmReady : printableStatusIs("Stopped"));
     createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "web" });
-    await waitFor(
-      sim.store,
-      KubeVirtVirtualMachineSnapshot,
-      "default",
-      "snap",
-      (o) => o?.status?.readyToUse === true,
-    );
+    await waitFor(sim.store, KubeVirtVirtualMachineSnapshot, "default", "snap", readyToUse);
     // the snapshot has released the VM
     await waitFor(sim.store, VM, "default", "web", (o) => o?.status?.snapshotInProgress === undefined);
     return created;
   }
+  /** The restore "back" of the snapshot "snap" onto the VM "web". */
+  const restoreBack = (spec?: Record<string, unknown>) =>
+    createVirtualMachineRestore(sim.store, { name: "back", target: "web", snapshot: "snap", spec });
+  /** Resolves with the restore once `predicate` holds for it. */
+  const untilRestore = (
+    name: string,
+    predicate: (o: KubeObject | undefined) => boolean,
+    timeoutMs?: number,
+  ) => waitFor(sim.store, VMR, "default", name, predicate, timeoutMs);
 
   describe("restoring in place", () => {
-    beforeEach(() => (sim = simulate()));
-
     it("restores a stopped VM: new claims from the VolumeSnapshots, volumes rewritten, run strategy kept", async () => {
       const vm = await vmWithSnapshot({ disks: ["root", "data"] });
-      const { metadata } = createVirtualMachineRestore(sim.store, {
-        name: "back",
-        target: "web",
-        snapshot: "snap",
-      });
-      const vmr = await waitFor(sim.store, VMR, "default", "back", complete);
+      const { metadata } = restoreBack();
+      const vmr = await untilRestore("back", complete);
 
       assert.deepEqual(reasons(vmr), {
         Progressing: "False Operation complete",
@@ -132,13 +116,8 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
     it("replaces the original claims with volumeRestorePolicy InPlace", async () => {
       await vmWithSnapshot();
       const original = sim.store.get(PersistentVolumeClaim, "default", "web-root");
-      const { metadata } = createVirtualMachineRestore(sim.store, {
-        name: "back",
-        target: "web",
-        snapshot: "snap",
-        spec: { volumeRestorePolicy: "InPlace" },
-      });
-      await waitFor(sim.store, VMR, "default", "back", complete);
+      const { metadata } = restoreBack({ volumeRestorePolicy: "InPlace" });
+      await untilRestore("back", complete);
       assert.deepEqual(claimNames(sim.store.get(VM, "default", "web")), ["web-root"]);
       const replaced = sim.store.get(PersistentVolumeClaim, "default", "web-root");
       assert.notEqual(replaced?.metadata.uid, original?.metadata.uid);
@@ -151,12 +130,8 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
 
     it("restores dataVolumeTemplates as new DataVolumes and deletes the ones the restore leaves behind", async () => {
       await vmWithSnapshot({ disks: [{ name: "root", source: "dataVolumeTemplate" }] });
-      const { metadata } = createVirtualMachineRestore(sim.store, {
-        name: "back",
-        target: "web",
-        snapshot: "snap",
-      });
-      const vmr = await waitFor(sim.store, VMR, "default", "back", complete);
+      const { metadata } = restoreBack();
+      const vmr = await untilRestore("back", complete);
       const restored = `restore-${metadata.uid}-root`;
       assert.equal(vmr?.status.restores[0].dataVolumeName, restored);
       assert.deepEqual(vmr?.status.deletedDataVolumes, ["web-root"]);
@@ -177,50 +152,39 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
         sim.store.get(PersistentVolumeClaim, "default", restored)?.metadata.ownerReferences?.[0].uid,
         dv?.metadata.uid,
       );
-      await waitFor(sim.store, DataVolume, "default", "web-root", (o) => !o);
+      await waitFor(sim.store, DataVolume, "default", "web-root", gone);
     });
 
     it("is garbage-collected with its target VM (it is owned by it)", async () => {
       await vmWithSnapshot();
-      createVirtualMachineRestore(sim.store, { name: "back", target: "web", snapshot: "snap" });
-      await waitFor(sim.store, VMR, "default", "back", complete);
+      restoreBack();
+      await untilRestore("back", complete);
       sim.store.delete(VM, "default", "web");
-      await waitFor(sim.store, VMR, "default", "back", (o) => !o);
+      await untilRestore("back", gone);
     });
 
     it("releases the VM when a stuck restore is deleted (restoreInProgress cleared, finalizer removed)", async () => {
       await vmWithSnapshot();
       // volumeRestoreOverrides puts the hang knob on the restored claim: it stays Pending.
       const override = { volumeName: "root", annotations: { [KnobAnnotation.Hang]: "Pending" } };
-      createVirtualMachineRestore(sim.store, {
-        name: "back",
-        target: "web",
-        snapshot: "snap",
-        spec: { volumeRestoreOverrides: [override] },
-      });
-      await waitFor(sim.store, VMR, "default", "back", progressingReason("Creating new PVCs"));
+      restoreBack({ volumeRestoreOverrides: [override] });
+      await untilRestore("back", progressingReason("Creating new PVCs"));
       assert.equal(sim.store.get(VM, "default", "web")?.status.restoreInProgress, "back");
       sim.store.delete(VMR, "default", "back");
-      await waitFor(sim.store, VMR, "default", "back", (o) => !o);
+      await untilRestore("back", gone);
       await waitFor(sim.store, VM, "default", "web", (o) => o?.status?.restoreInProgress === undefined);
     });
   });
 
   describe("targetReadinessPolicy, when the target VM still runs", () => {
     it("StopTarget: stops the VM (runStrategy Halted) and restores", async () => {
-      sim = simulate();
       await vmWithSnapshot({ running: true });
-      createVirtualMachineRestore(sim.store, {
-        name: "back",
-        target: "web",
-        snapshot: "snap",
-        spec: { targetReadinessPolicy: "StopTarget" },
-      });
+      restoreBack({ targetReadinessPolicy: "StopTarget" });
       const reasonsSeen = new Set<string>();
       const unsubscribe = sim.store.subscribe(({ object: o }) => {
         if (o.kind === "VirtualMachineRestore") reasonsSeen.add(reasons(o).Progressing);
       });
-      await waitFor(sim.store, VMR, "default", "back", complete);
+      await untilRestore("back", complete);
       unsubscribe();
       assert.ok(reasonsSeen.has(`False ${RestoreMessage.stopTarget}`), [...reasonsSeen].join(" | "));
       assert.equal(sim.store.get(VM, "default", "web")?.spec.runStrategy, "Halted");
@@ -228,30 +192,23 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
     });
 
     it("WaitGracePeriod (the default): waits with the 5m0s message", async () => {
-      sim = simulate();
       await vmWithSnapshot({ running: true });
-      createVirtualMachineRestore(sim.store, { name: "back", target: "web", snapshot: "snap" });
-      const vmr = await waitFor(
-        sim.store,
-        VMR,
-        "default",
-        "back",
-        progressingReason(RestoreMessage.waitGracePeriod(300_000)),
-      );
+      restoreBack();
+      const vmr = await untilRestore("back", progressingReason(RestoreMessage.waitGracePeriod(300_000)));
       assert.match(reasons(vmr).Ready, /or the operation will fail after 5m0s$/);
       assert.equal(vmr?.status.complete, false);
     });
 
     it("WaitGracePeriod: fails with Failure=True once the grace period has passed", async () => {
-      sim = simulate({ targetGracePeriodMs: 1500 });
+      sim.restart({ targetGracePeriodMs: 1500 });
       await vmWithSnapshot({ running: true });
-      createVirtualMachineRestore(sim.store, { name: "back", target: "web", snapshot: "snap" });
-      const waiting = await waitFor(sim.store, VMR, "default", "back", (o) =>
+      restoreBack();
+      const waiting = await untilRestore("back", (o) =>
         Boolean(reasons(o).Progressing?.startsWith("False Waiting")),
       );
       assert.equal(reasons(waiting).Progressing, `False ${RestoreMessage.waitGracePeriod(1500)}`);
       assert.match(RestoreMessage.waitGracePeriod(1500), /fail after 1\.5s$/);
-      const vmr = await waitFor(sim.store, VMR, "default", "back", (o) => Boolean(reasons(o).Failure), 3000);
+      const vmr = await untilRestore("back", (o) => Boolean(reasons(o).Failure), 3000);
       const failure =
         "Restore target failed to be ready within 1.5s. Please power off the target VM before attempting restore";
       assert.deepEqual(reasons(vmr), {
@@ -264,39 +221,25 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
     });
 
     it("FailImmediate: fails at once and leaves the VM running", async () => {
-      sim = simulate();
       await vmWithSnapshot({ running: true });
-      createVirtualMachineRestore(sim.store, {
-        name: "back",
-        target: "web",
-        snapshot: "snap",
-        spec: { targetReadinessPolicy: "FailImmediate" },
-      });
-      const vmr = await waitFor(sim.store, VMR, "default", "back", (o) => Boolean(reasons(o).Failure));
+      restoreBack({ targetReadinessPolicy: "FailImmediate" });
+      const vmr = await untilRestore("back", (o) => Boolean(reasons(o).Failure));
       assert.equal(reasons(vmr).Failure, `True ${RestoreMessage.failImmediate}`);
       assert.equal(reasons(vmr).Progressing, `False ${RestoreMessage.failImmediate}`);
       assert.equal(sim.store.get(VM, "default", "web")?.status.printableStatus, "Running");
     });
 
     it("WaitEventually: waits until the user stops the VM, then restores", async () => {
-      sim = simulate();
       await vmWithSnapshot({ running: true });
-      createVirtualMachineRestore(sim.store, {
-        name: "back",
-        target: "web",
-        snapshot: "snap",
-        spec: { targetReadinessPolicy: "WaitEventually" },
-      });
-      await waitFor(sim.store, VMR, "default", "back", progressingReason(RestoreMessage.waitEventually));
+      restoreBack({ targetReadinessPolicy: "WaitEventually" });
+      await untilRestore("back", progressingReason(RestoreMessage.waitEventually));
       const vm = sim.store.get(VM, "default", "web")!;
       sim.store.update(VM, { ...vm, spec: { ...vm.spec, runStrategy: "Halted" } });
-      await waitFor(sim.store, VMR, "default", "back", complete);
+      await untilRestore("back", complete);
     });
   });
 
   describe("restoring to a new VM and errors", () => {
-    beforeEach(() => (sim = simulate()));
-
     it("creates a new, Halted VM from the snapshot with the patches applied", async () => {
       await vmWithSnapshot({ running: true });
       const { metadata } = createVirtualMachineRestore(sim.store, {
@@ -310,7 +253,7 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
           ],
         },
       });
-      await waitFor(sim.store, VMR, "default", "clone", complete);
+      await untilRestore("clone", complete);
       const copy = sim.store.get(VM, "default", "web-copy");
       assert.equal(copy?.spec.runStrategy, "Halted");
       assert.equal(copy?.metadata.labels?.app, "web-copy");
@@ -329,25 +272,19 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
         snapshot: "snap",
         spec: { volumeRestorePolicy: "PrefixTargetName" },
       });
-      await waitFor(sim.store, VMR, "default", "clone", complete);
+      await untilRestore("clone", complete);
       assert.deepEqual(claimNames(sim.store.get(VM, "default", "web-copy")), ["web-copy-root"]);
       assert.equal(sim.store.get(PersistentVolumeClaim, "default", "web-copy-root")?.status.phase, "Bound");
     });
 
     it("retries a missing snapshot forever (Progressing=False with the error) and completes once it exists", async () => {
       createVirtualMachine(sim.store, { name: "web" });
-      createVirtualMachineRestore(sim.store, { name: "back", target: "web", snapshot: "snap" });
-      const vmr = await waitFor(
-        sim.store,
-        VMR,
-        "default",
-        "back",
-        progressingReason("VMSnapshot default/snap does not exist"),
-      );
+      restoreBack();
+      const vmr = await untilRestore("back", progressingReason("VMSnapshot default/snap does not exist"));
       assert.equal(reasons(vmr).Ready, "False VMSnapshot default/snap does not exist");
       assert.equal(reasons(vmr).Failure, undefined);
       createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "web" });
-      await waitFor(sim.store, VMR, "default", "back", complete);
+      await untilRestore("back", complete);
     });
 
     it("waits for a snapshot that is not ready yet (VMSnapshot <ns>/<name> not ready)", async () => {
@@ -357,28 +294,16 @@ describe("KubeVirt simulator: VirtualMachineRestore", () => {
         vm: "web",
         annotations: { [KnobAnnotation.PhaseDelayMs]: "100" },
       });
-      createVirtualMachineRestore(sim.store, { name: "back", target: "web", snapshot: "snap" });
-      await waitFor(
-        sim.store,
-        VMR,
-        "default",
-        "back",
-        progressingReason("VMSnapshot default/snap not ready"),
-      );
-      await waitFor(sim.store, VMR, "default", "back", complete);
+      restoreBack();
+      await untilRestore("back", progressingReason("VMSnapshot default/snap not ready"));
+      await untilRestore("back", complete);
     });
 
     it("refuses to restore onto a different existing VM, without failing", async () => {
       await vmWithSnapshot();
       createVirtualMachine(sim.store, { name: "other" });
       createVirtualMachineRestore(sim.store, { name: "back", target: "other", snapshot: "snap" });
-      const vmr = await waitFor(
-        sim.store,
-        VMR,
-        "default",
-        "back",
-        progressingReason(RestoreMessage.differentTargetExists),
-      );
+      const vmr = await untilRestore("back", progressingReason(RestoreMessage.differentTargetExists));
       assert.equal(vmr?.status.complete, false);
       assert.equal(reasons(vmr).Failure, undefined);
     });

@@ -7,37 +7,33 @@ import {
 } from "../../emulator/kinds/kubevirt";
 import type { KubeObject } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
-import { waitFor } from "../waitFor";
+import { gone, waitFor } from "../waitFor";
 import { Finalizer } from "./finalizers";
-import { createVirtualMachine, createVirtualMachineSnapshot } from "./fixtures";
+import { createVirtualMachine, createVirtualMachineSnapshot, type SnapshotFixture } from "./fixtures";
 import { IndicationMessage } from "./snapshot";
-import { simulate, type Simulation } from "./simulation";
+import { printableStatusIs, readyToUse, reasons, simulationPerTest, vmReady } from "./testing";
 
 const VMS = KubeVirtVirtualMachineSnapshot;
-const reasons = (o: KubeObject | undefined) =>
-  Object.fromEntries(
-    (o?.status?.conditions ?? []).map((c: { type: string; status: string; reason: string }) => [
-      c.type,
-      `${c.status} ${c.reason}`,
-    ]),
-  );
-const readyToUse = (o: KubeObject | undefined) => o?.status?.readyToUse === true;
 const unlocked = (vm: KubeObject | undefined) =>
   vm?.status?.snapshotInProgress === undefined &&
   !(vm?.metadata.finalizers ?? []).includes(Finalizer.SnapshotSource);
+const sourceLocked = (o: KubeObject | undefined) =>
+  reasons(o).Progressing === "True Source locked and operation in progress";
+const contentNameOf = (snapshotUid: string | undefined) => `vmsnapshot-content-${snapshotUid}`;
 
 describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
-  let sim: Simulation;
-  beforeEach(() => (sim = simulate()));
-  afterEach(() => {
-    sim.stop();
-    assert.deepEqual(sim.errors, []);
-  });
+  const sim = simulationPerTest();
 
   async function runningVm(name: string, guestAgent = true) {
     createVirtualMachine(sim.store, { name, running: true, guestAgent, disks: ["root", "data"] });
-    return waitFor(sim.store, KubeVirtVirtualMachine, "default", name, (o) => o?.status?.ready === true);
+    return waitFor(sim.store, KubeVirtVirtualMachine, "default", name, vmReady);
   }
+  /** The snapshot "snap" of the VM "web". */
+  const snapshotWeb = (more: Partial<SnapshotFixture> = {}) =>
+    createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "web", ...more });
+  /** Resolves with the snapshot "snap" once `predicate` holds for it. */
+  const untilSnap = (predicate: (o: KubeObject | undefined) => boolean, timeoutMs?: number) =>
+    waitFor(sim.store, VMS, "default", "snap", predicate, timeoutMs);
 
   /** Records whether the VM was ever locked by `snapshot` (status.snapshotInProgress + finalizer). */
   function watchLock(vmName: string, snapshot: string) {
@@ -57,8 +53,8 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
   it("takes an online snapshot with the guest agent: locks the VM, Succeeded and ready, Online + GuestAgent", async () => {
     const vm = await runningVm("web");
     const lock = watchLock("web", "snap");
-    const created = createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "web" });
-    const vms = await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    const created = snapshotWeb();
+    const vms = await untilSnap(readyToUse);
     lock.unsubscribe();
 
     assert.equal(lock.seen.locked, true);
@@ -96,8 +92,8 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
 
   it("marks an online snapshot of a VM without guest agent NoGuestAgent", async () => {
     await runningVm("web", false);
-    createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "web" });
-    const vms = await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    snapshotWeb();
+    const vms = await untilSnap(readyToUse);
     assert.deepEqual(vms?.status.sourceIndications, [
       { indication: "NoGuestAgent", message: IndicationMessage.NoGuestAgent },
       { indication: "Online", message: IndicationMessage.Online },
@@ -106,15 +102,9 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
 
   it("takes an offline snapshot of a stopped VM without indications", async () => {
     createVirtualMachine(sim.store, { name: "db" });
-    await waitFor(
-      sim.store,
-      KubeVirtVirtualMachine,
-      "default",
-      "db",
-      (o) => o?.status?.printableStatus === "Stopped",
-    );
+    await waitFor(sim.store, KubeVirtVirtualMachine, "default", "db", printableStatusIs("Stopped"));
     createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "db" });
-    const vms = await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    const vms = await untilSnap(readyToUse);
     assert.equal(vms?.status.phase, "Succeeded");
     assert.equal(vms?.status.indications, undefined);
     assert.equal(vms?.status.sourceIndications, undefined);
@@ -122,47 +112,25 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
 
   it("is Succeeded once the volumes are cut, before it is ready to use", async () => {
     await runningVm("web");
-    createVirtualMachineSnapshot(sim.store, {
-      name: "snap",
-      vm: "web",
-      annotations: { [KnobAnnotation.PhaseDelayMs]: "150" },
-    });
-    const succeeded = await waitFor(
-      sim.store,
-      VMS,
-      "default",
-      "snap",
-      (o) => o?.status?.phase === "Succeeded",
-    );
+    snapshotWeb({ annotations: { [KnobAnnotation.PhaseDelayMs]: "150" } });
+    const succeeded = await untilSnap((o) => o?.status?.phase === "Succeeded");
     assert.equal(succeeded?.status.readyToUse, false);
     assert.ok(succeeded?.status.creationTime);
     assert.deepEqual(reasons(succeeded), {
       Progressing: "False Operation complete",
       Ready: "False Not ready",
     });
-    const ready = await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    const ready = await untilSnap(readyToUse);
     assert.deepEqual(reasons(ready), { Progressing: "False Operation complete", Ready: "True Ready" });
   });
 
   it("fails at failureDeadline, measured from creationTimestamp, and deletes the unready content", async () => {
     await runningVm("web");
-    createVirtualMachineSnapshot(sim.store, {
-      name: "snap",
-      vm: "web",
-      spec: { failureDeadline: "2s" },
-      annotations: { [KnobAnnotation.Hang]: "InProgress" },
-    });
-    const locked = "True Source locked and operation in progress";
-    const inProgress = await waitFor(
-      sim.store,
-      VMS,
-      "default",
-      "snap",
-      (o) => reasons(o).Progressing === locked,
-    );
+    snapshotWeb({ spec: { failureDeadline: "2s" }, annotations: { [KnobAnnotation.Hang]: "InProgress" } });
+    const inProgress = await untilSnap(sourceLocked);
     assert.equal(inProgress?.status.phase, "InProgress");
 
-    const vms = await waitFor(sim.store, VMS, "default", "snap", (o) => o?.status?.phase === "Failed", 4000);
+    const vms = await untilSnap((o) => o?.status?.phase === "Failed", 4000);
     assert.ok(Date.now() - Date.parse(vms!.metadata.creationTimestamp!) >= 2000);
     assert.deepEqual(reasons(vms), {
       Progressing: "False Operation failed",
@@ -173,21 +141,19 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
       sim.store,
       VirtualMachineSnapshotContent,
       "default",
-      `vmsnapshot-content-${vms!.metadata.uid}`,
-      (o) => !o,
+      contentNameOf(vms!.metadata.uid),
+      gone,
     );
     await waitFor(sim.store, KubeVirtVirtualMachine, "default", "web", unlocked);
   });
 
   it("reports a VolumeSnapshot error in status.error without failing before the deadline", async () => {
     await runningVm("web");
-    const { metadata } = createVirtualMachineSnapshot(sim.store, {
-      name: "snap",
-      vm: "web",
+    const { metadata } = snapshotWeb({
       spec: { failureDeadline: "2s" },
       annotations: { [KnobAnnotation.Fail]: "storage backend unavailable" },
     });
-    const erred = await waitFor(sim.store, VMS, "default", "snap", (o) => Boolean(o?.status?.error));
+    const erred = await untilSnap((o) => Boolean(o?.status?.error));
     assert.equal(erred?.status.phase, "InProgress");
     assert.match(
       erred?.status.error.message,
@@ -196,16 +162,16 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
       ),
     );
     assert.equal(reasons(erred).Progressing, "False In error state");
-    await waitFor(sim.store, VMS, "default", "snap", (o) => o?.status?.phase === "Failed", 4000);
+    await untilSnap((o) => o?.status?.phase === "Failed", 4000);
   });
 
   it("waits for a missing source VM (Source does not exist), then snapshots it once it appears", async () => {
     createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "later" });
-    const waiting = await waitFor(sim.store, VMS, "default", "snap", (o) => Boolean(o?.status));
+    const waiting = await untilSnap((o) => Boolean(o?.status));
     assert.equal(waiting?.status.phase, "InProgress");
     assert.equal(reasons(waiting).Progressing, "False Source does not exist");
     createVirtualMachine(sim.store, { name: "later" });
-    await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    await untilSnap(readyToUse);
   });
 
   it("lists excluded volumes and adds PartialSnapshot when a claim has no VolumeSnapshotClass", async () => {
@@ -219,7 +185,7 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
       KubeVirtVirtualMachine,
       "default",
       "mixed",
-      (o) => o?.status?.printableStatus === "Stopped",
+      printableStatusIs("Stopped"),
     );
     assert.deepEqual(vm?.status.volumeSnapshotStatuses, [
       { name: "root", enabled: true },
@@ -236,7 +202,7 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
       },
     ]);
     createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "mixed" });
-    const vms = await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    const vms = await untilSnap(readyToUse);
     assert.deepEqual(vms?.status.snapshotVolumes, {
       includedVolumes: ["root"],
       excludedVolumes: ["scratch", "cloudinitdisk"],
@@ -249,31 +215,21 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
 
   it("deletes the content and its VolumeSnapshots with the snapshot (deletionPolicy Delete, the default)", async () => {
     await runningVm("web");
-    const { metadata } = createVirtualMachineSnapshot(sim.store, { name: "snap", vm: "web" });
-    await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    const { metadata } = snapshotWeb();
+    await untilSnap(readyToUse);
     sim.store.delete(VMS, "default", "snap");
-    await waitFor(sim.store, VMS, "default", "snap", (o) => !o);
-    await waitFor(
-      sim.store,
-      VirtualMachineSnapshotContent,
-      "default",
-      `vmsnapshot-content-${metadata.uid}`,
-      (o) => !o,
-    );
-    await waitFor(sim.store, VolumeSnapshot, "default", `vmsnapshot-${metadata.uid}-volume-root`, (o) => !o);
-    await waitFor(sim.store, VolumeSnapshot, "default", `vmsnapshot-${metadata.uid}-volume-data`, (o) => !o);
+    await untilSnap(gone);
+    await waitFor(sim.store, VirtualMachineSnapshotContent, "default", contentNameOf(metadata.uid), gone);
+    await waitFor(sim.store, VolumeSnapshot, "default", `vmsnapshot-${metadata.uid}-volume-root`, gone);
+    await waitFor(sim.store, VolumeSnapshot, "default", `vmsnapshot-${metadata.uid}-volume-data`, gone);
   });
 
   it("leaves the ready content and its VolumeSnapshots behind with deletionPolicy Retain", async () => {
     await runningVm("web");
-    const { metadata } = createVirtualMachineSnapshot(sim.store, {
-      name: "snap",
-      vm: "web",
-      spec: { deletionPolicy: "Retain" },
-    });
-    await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    const { metadata } = snapshotWeb({ spec: { deletionPolicy: "Retain" } });
+    await untilSnap(readyToUse);
     sim.store.delete(VMS, "default", "snap");
-    await waitFor(sim.store, VMS, "default", "snap", (o) => !o);
+    await untilSnap(gone);
     const contentName = `vmsnapshot-content-${metadata.uid}`;
     const content = await waitFor(
       sim.store,
@@ -293,21 +249,15 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
 
   it("shows phase Deleting while an in-progress snapshot is deleted, then unlocks the VM", async () => {
     await runningVm("web");
-    createVirtualMachineSnapshot(sim.store, {
-      name: "snap",
-      vm: "web",
-      spec: { failureDeadline: "0" },
-      annotations: { [KnobAnnotation.Hang]: "InProgress" },
-    });
-    const locked = "True Source locked and operation in progress";
-    await waitFor(sim.store, VMS, "default", "snap", (o) => reasons(o).Progressing === locked);
+    snapshotWeb({ spec: { failureDeadline: "0" }, annotations: { [KnobAnnotation.Hang]: "InProgress" } });
+    await untilSnap(sourceLocked);
     assert.equal(sim.store.get(KubeVirtVirtualMachine, "default", "web")?.status.snapshotInProgress, "snap");
     const phases: string[] = [];
     const unsubscribe = sim.store.subscribe(({ object: o }) => {
       if (o.kind === "VirtualMachineSnapshot" && o.status?.phase) phases.push(o.status.phase);
     });
     sim.store.delete(VMS, "default", "snap");
-    await waitFor(sim.store, VMS, "default", "snap", (o) => !o);
+    await untilSnap(gone);
     unsubscribe();
     assert.ok(phases.includes("Deleting"), `phases seen: ${phases}`);
     await waitFor(sim.store, KubeVirtVirtualMachine, "default", "web", unlocked);
@@ -315,28 +265,18 @@ describe("KubeVirt simulator: VirtualMachineSnapshot", () => {
 
   it("keeps a deleted snapshot while the hold-deletion knob is set, and lets it go when it is removed", async () => {
     await runningVm("web");
-    const { metadata } = createVirtualMachineSnapshot(sim.store, {
-      name: "snap",
-      vm: "web",
-      annotations: { [KnobAnnotation.HoldDeletion]: "true" },
-    });
-    await waitFor(sim.store, VMS, "default", "snap", readyToUse);
+    const { metadata } = snapshotWeb({ annotations: { [KnobAnnotation.HoldDeletion]: "true" } });
+    await untilSnap(readyToUse);
     sim.store.delete(VMS, "default", "snap");
     const held = sim.store.get(VMS, "default", "snap");
     // The controller has handled the deletion (the content is gone), yet the snapshot stays.
-    await waitFor(
-      sim.store,
-      VirtualMachineSnapshotContent,
-      "default",
-      `vmsnapshot-content-${metadata.uid}`,
-      (o) => !o,
-    );
+    await waitFor(sim.store, VirtualMachineSnapshotContent, "default", contentNameOf(metadata.uid), gone);
     const stillHeld = sim.store.get(VMS, "default", "snap");
     assert.equal(stillHeld?.status.phase, "Succeeded"); // a Succeeded snapshot stays Succeeded while deleted
     assert.deepEqual(stillHeld?.metadata.finalizers, [Finalizer.VirtualMachineSnapshot]);
     assert.ok(held?.metadata.deletionTimestamp);
     const { [KnobAnnotation.HoldDeletion]: _released, ...annotations } = stillHeld!.metadata.annotations!;
     sim.store.update(VMS, { ...stillHeld!, metadata: { ...stillHeld!.metadata, annotations } });
-    await waitFor(sim.store, VMS, "default", "snap", (o) => !o);
+    await untilSnap(gone);
   });
 });

@@ -2,33 +2,25 @@ import assert from "node:assert/strict";
 import { PersistentVolumeClaim, VolumeSnapshot } from "../../emulator/kinds/core";
 import { DataVolume, KubeVirtVirtualMachine, VirtualMachineInstance } from "../../emulator/kinds/kubevirt";
 import type { KubeObject } from "../../emulator/store";
-import { waitFor } from "../waitFor";
+import { gone, waitFor } from "../waitFor";
 import { createVirtualMachine } from "./fixtures";
-import { simulate, type Simulation } from "./simulation";
+import { printableStatusIs, readyToUse, simulationPerTest, vmReady } from "./testing";
+
+const VM = KubeVirtVirtualMachine;
+const VMI = VirtualMachineInstance;
 
 const conditionTypes = (o: KubeObject | undefined) =>
   (o?.status?.conditions ?? []).map((c: { type: string }) => c.type);
 
 describe("KubeVirt simulator: VMs and their disks", () => {
-  let sim: Simulation;
-  beforeEach(() => (sim = simulate()));
-  afterEach(() => {
-    sim.stop();
-    assert.deepEqual(sim.errors, []);
-  });
+  const sim = simulationPerTest();
 
   it("runs a VM with runStrategy Always: a Running VMI with AgentConnected, the VM Running and ready", async () => {
     createVirtualMachine(sim.store, { name: "web", running: true });
-    const vm = await waitFor(
-      sim.store,
-      KubeVirtVirtualMachine,
-      "default",
-      "web",
-      (o) => o?.status?.ready === true,
-    );
+    const vm = await waitFor(sim.store, VM, "default", "web", vmReady);
     assert.equal(vm?.status.printableStatus, "Running");
     assert.deepEqual(vm?.status.volumeSnapshotStatuses, [{ name: "root", enabled: true }]);
-    const vmi = sim.store.get(VirtualMachineInstance, "default", "web");
+    const vmi = sim.store.get(VMI, "default", "web");
     assert.equal(vmi?.status.phase, "Running");
     assert.deepEqual(conditionTypes(vmi), ["Ready", "AgentConnected"]);
     assert.equal(vmi?.metadata.ownerReferences?.[0].uid, vm?.metadata.uid);
@@ -36,65 +28,35 @@ describe("KubeVirt simulator: VMs and their disks", () => {
 
   it("reports no AgentConnected on the VMI when the guest-agent knob says false", async () => {
     createVirtualMachine(sim.store, { name: "web", running: true, guestAgent: false });
-    const vmi = await waitFor(
-      sim.store,
-      VirtualMachineInstance,
-      "default",
-      "web",
-      (o) => o?.status?.phase === "Running",
-    );
+    const vmi = await waitFor(sim.store, VMI, "default", "web", (o) => o?.status?.phase === "Running");
     assert.deepEqual(conditionTypes(vmi), ["Ready"]);
   });
 
   it("keeps a Halted VM Stopped and starts and stops it when the run strategy changes", async () => {
     createVirtualMachine(sim.store, { name: "db" });
-    let vm = await waitFor(
-      sim.store,
-      KubeVirtVirtualMachine,
-      "default",
-      "db",
-      (o) => o?.status?.printableStatus === "Stopped",
-    );
-    assert.equal(sim.store.get(VirtualMachineInstance, "default", "db"), undefined);
+    let vm = await waitFor(sim.store, VM, "default", "db", printableStatusIs("Stopped"));
+    assert.equal(sim.store.get(VMI, "default", "db"), undefined);
 
-    sim.store.update(KubeVirtVirtualMachine, { ...vm!, spec: { ...vm!.spec, runStrategy: "Always" } });
-    vm = await waitFor(
-      sim.store,
-      KubeVirtVirtualMachine,
-      "default",
-      "db",
-      (o) => o?.status?.printableStatus === "Running",
-    );
-    sim.store.update(KubeVirtVirtualMachine, { ...vm!, spec: { ...vm!.spec, runStrategy: "Halted" } });
-    await waitFor(sim.store, VirtualMachineInstance, "default", "db", (o) => !o);
-    await waitFor(
-      sim.store,
-      KubeVirtVirtualMachine,
-      "default",
-      "db",
-      (o) => o?.status?.printableStatus === "Stopped",
-    );
+    sim.store.update(VM, { ...vm!, spec: { ...vm!.spec, runStrategy: "Always" } });
+    vm = await waitFor(sim.store, VM, "default", "db", printableStatusIs("Running"));
+    sim.store.update(VM, { ...vm!, spec: { ...vm!.spec, runStrategy: "Halted" } });
+    await waitFor(sim.store, VMI, "default", "db", gone);
+    await waitFor(sim.store, VM, "default", "db", printableStatusIs("Stopped"));
   });
 
   it("runs a runStrategy Once VM a single time: a VMI that goes away is not recreated", async () => {
     createVirtualMachine(sim.store, { name: "job", runStrategy: "Once" });
-    await waitFor(sim.store, VirtualMachineInstance, "default", "job", (o) => o?.status?.phase === "Running");
-    sim.store.delete(VirtualMachineInstance, "default", "job");
-    await waitFor(
-      sim.store,
-      KubeVirtVirtualMachine,
-      "default",
-      "job",
-      (o) => o?.status?.printableStatus === "Stopped",
-    );
-    assert.equal(sim.store.get(VirtualMachineInstance, "default", "job"), undefined);
+    await waitFor(sim.store, VMI, "default", "job", (o) => o?.status?.phase === "Running");
+    sim.store.delete(VMI, "default", "job");
+    await waitFor(sim.store, VM, "default", "job", printableStatusIs("Stopped"));
+    assert.equal(sim.store.get(VMI, "default", "job"), undefined);
   });
 
   it("honours the legacy spec.running field", async () => {
     const vm = createVirtualMachine(sim.store, { name: "old" });
     const { runStrategy: _dropped, ...spec } = vm.spec;
-    sim.store.update(KubeVirtVirtualMachine, { ...vm, spec: { ...spec, running: true } });
-    await waitFor(sim.store, VirtualMachineInstance, "default", "old", (o) => o?.status?.phase === "Running");
+    sim.store.update(VM, { ...vm, spec: { ...spec, running: true } });
+    await waitFor(sim.store, VMI, "default", "old", (o) => o?.status?.phase === "Running");
   });
 
   it("provisions dataVolumeTemplates: a DataVolume owned by the VM, its Bound claim owned by the DataVolume", async () => {
@@ -103,13 +65,7 @@ describe("KubeVirt simulator: VMs and their disks", () => {
       running: true,
       disks: [{ name: "root", source: "dataVolumeTemplate" }],
     });
-    const vm = await waitFor(
-      sim.store,
-      KubeVirtVirtualMachine,
-      "default",
-      "tpl",
-      (o) => o?.status?.ready === true,
-    );
+    const vm = await waitFor(sim.store, VM, "default", "tpl", vmReady);
     const dv = sim.store.get(DataVolume, "default", "tpl-root");
     assert.equal(dv?.status.phase, "Succeeded");
     assert.equal(dv?.metadata.ownerReferences?.[0].uid, vm?.metadata.uid);
@@ -132,13 +88,7 @@ describe("KubeVirt simulator: VMs and their disks", () => {
       metadata: { name: "data-snap" },
       spec: { source: { persistentVolumeClaimName: "data" } },
     });
-    const vs = await waitFor(
-      store,
-      VolumeSnapshot,
-      "default",
-      "data-snap",
-      (o) => o?.status?.readyToUse === true,
-    );
+    const vs = await waitFor(store, VolumeSnapshot, "default", "data-snap", readyToUse);
     assert.equal(vs?.status.restoreSize, "5Gi");
     assert.match(vs?.status.boundVolumeSnapshotContentName, /^snapcontent-/);
     assert.ok(vs?.status.creationTime);
@@ -158,22 +108,18 @@ describe("KubeVirt simulator: VMs and their disks", () => {
 });
 
 describe("KubeVirt simulator: pace", () => {
+  const sim = simulationPerTest({ phaseDelayMs: 100 });
+
   it("spaces each transition by phaseDelayMs: the claim binds, then the VMI boots", async () => {
-    const sim = simulate({ phaseDelayMs: 100 });
-    try {
-      const started = Date.now();
-      const statuses: string[] = [];
-      const unsubscribe = sim.store.subscribe(({ object: o }) => {
-        if (o.kind === "VirtualMachine" && o.status?.printableStatus) statuses.push(o.status.printableStatus);
-      });
-      createVirtualMachine(sim.store, { name: "web", running: true });
-      await waitFor(sim.store, KubeVirtVirtualMachine, "default", "web", (o) => o?.status?.ready === true);
-      unsubscribe();
-      assert.ok(Date.now() - started >= 200);
-      assert.deepEqual([...new Set(statuses)], ["WaitingForVolumeBinding", "Starting", "Running"]);
-      assert.deepEqual(sim.errors, []);
-    } finally {
-      sim.stop();
-    }
+    const started = Date.now();
+    const statuses: string[] = [];
+    const unsubscribe = sim.store.subscribe(({ object: o }) => {
+      if (o.kind === "VirtualMachine" && o.status?.printableStatus) statuses.push(o.status.printableStatus);
+    });
+    createVirtualMachine(sim.store, { name: "web", running: true });
+    await waitFor(sim.store, VM, "default", "web", vmReady);
+    unsubscribe();
+    assert.ok(Date.now() - started >= 200);
+    assert.deepEqual([...new Set(statuses)], ["WaitingForVolumeBinding", "Starting", "Running"]);
   });
 });
