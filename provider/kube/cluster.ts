@@ -6,7 +6,9 @@ import * as http from "node:http";
 import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
+import type * as tls from "node:tls";
 import type { Cluster as KubeconfigCluster, Context, User } from "@kubernetes/client-node";
+import { closeSessions } from "./http2";
 
 export interface ClusterSettings {
   /** Kubeconfig text; without it KUBECONFIG, ~/.kube/config or the in-cluster service account. */
@@ -23,7 +25,10 @@ export interface Cluster {
   readonly contextName: string;
   /** Request options with credentials applied; fresh per request so rotating tokens keep working. */
   requestOptions(): Promise<https.RequestOptions>;
+  /** HTTP/1.1 connections, for a server that does not speak HTTP/2 (or plain http). */
   readonly agent: http.Agent;
+  /** How to open a TLS connection to the server; undefined for plain http. */
+  readonly tls?: tls.ConnectionOptions;
 }
 
 export class KubeconfigError extends Error {}
@@ -234,22 +239,23 @@ async function load(key: string, settings: ClusterSettings): Promise<Cluster> {
   const user = kc.getCurrentUser();
   const refreshes = !!(user?.exec || user?.authProvider);
   const secure = server.startsWith("https:");
-  const agentOptions = {
-    keepAlive: true,
-    maxSockets: 64,
+  const tlsOptions: tls.ConnectionOptions = {
     ca: probe.ca,
     cert: probe.cert,
     key: probe.key,
     servername: probe.servername,
     rejectUnauthorized: probe.rejectUnauthorized,
   };
-  const agent = secure ? new https.Agent(agentOptions) : new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const agent = secure
+    ? new https.Agent({ keepAlive: true, maxSockets: 64, ...tlsOptions })
+    : new http.Agent({ keepAlive: true, maxSockets: 64 });
   return {
     key,
     server,
     namespace: context?.namespace || "default",
     contextName: kc.getCurrentContext(),
     agent,
+    ...(secure ? { tls: tlsOptions } : {}),
     async requestOptions() {
       if (!refreshes) return { headers: probe.headers, auth: probe.auth, agent };
       const opts: https.RequestOptions = {};
@@ -278,6 +284,7 @@ export function redact(text: string): string {
 export async function disconnectAll(): Promise<void> {
   const all = [...clusters.values()];
   clusters.clear();
+  await closeSessions();
   for (const c of all) {
     try {
       (await c).agent.destroy();

@@ -2,7 +2,9 @@
 // 429 (honouring Retry-After), 500/502/503/504 and connection failures, backed off with full jitter.
 import * as http from "node:http";
 import * as https from "node:https";
+import type { ClientHttp2Session } from "node:http2";
 import type { Cluster } from "./cluster";
+import { sessionOf, streamRequest, type Answer } from "./http2";
 
 export interface KubeStatus {
   kind?: string;
@@ -85,97 +87,184 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Opens a request and returns the response for the caller to stream (watches). */
+/** An answer being received, and how to stop it. */
+export interface Opened {
+  answer: Answer;
+  /** Stops the request (a watch nobody needs any more). */
+  cancel(): void;
+}
+
+/** Opens a request and returns the answer for the caller to read or stream (watches). */
 export async function open(
   cluster: Cluster,
   opts: Pick<RequestOptions, "method" | "path" | "body" | "contentType" | "signal">,
-): Promise<{ req: http.ClientRequest; res: http.IncomingMessage }> {
+): Promise<Opened> {
   const base = await cluster.requestOptions();
-  const url = new URL(cluster.server + opts.path);
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
   const headers: Record<string, string | number> = {
     Accept: "application/json",
     ...(base.headers as object),
   };
+  // Basic auth only where no token is set, as Node's own `auth` option does.
+  if (base.auth && !headers.Authorization)
+    headers.Authorization = `Basic ${Buffer.from(base.auth).toString("base64")}`;
   if (payload) {
     headers["Content-Type"] = opts.contentType ?? "application/json";
     headers["Content-Length"] = payload.length;
   }
-  const lib = url.protocol === "https:" ? https : http;
+  let session: ClientHttp2Session | undefined;
+  try {
+    const connecting = sessionOf(cluster, CONNECT_TIMEOUT_MS);
+    session = await (opts.signal ? untilAborted(connecting, opts.signal) : connecting);
+  } catch (e) {
+    throw unreachable(cluster, e as NodeJS.ErrnoException, false, opts.signal);
+  }
   if (opts.signal?.aborted) throw opts.signal.reason;
+  const request = { method: opts.method, path: new URL(cluster.server + opts.path), headers, payload };
+  return session
+    ? overHttp2(cluster, session, request, opts.signal)
+    : overHttp1(cluster, base, request, opts.signal);
+}
+
+interface Outgoing {
+  method: string;
+  path: URL;
+  headers: Record<string, string | number>;
+  payload?: Buffer;
+}
+
+/** A failure to get an answer: status 0, which `request` retries. `sent`: the server may have acted on it. */
+function unreachable(cluster: Cluster, e: NodeJS.ErrnoException, sent: boolean, signal?: AbortSignal) {
+  if (signal?.aborted)
+    return Object.assign(new Error(String(signal.reason?.message ?? signal.reason)), { sent });
+  return Object.assign(
+    new ApiError(0, e.code ?? "NetworkError", `cannot reach ${cluster.server}: ${e.code ?? e.message}`),
+    { sent },
+  );
+}
+
+function overHttp2(
+  cluster: Cluster,
+  session: ClientHttp2Session,
+  request: Outgoing,
+  signal?: AbortSignal,
+): Promise<Opened> {
+  let sent = false;
+  const { answer, cancel } = streamRequest(
+    session,
+    { ...request, path: request.path.pathname + request.path.search },
+    () => (sent = true),
+  );
+  const forget = signal && abortWith(signal, cancel);
+  return answer.then(
+    (a) => {
+      a.body.once("close", () => forget?.());
+      return { answer: a, cancel };
+    },
+    (e: NodeJS.ErrnoException) => {
+      forget?.();
+      throw unreachable(cluster, e, sent, signal);
+    },
+  );
+}
+
+function overHttp1(
+  cluster: Cluster,
+  base: https.RequestOptions,
+  request: Outgoing,
+  signal?: AbortSignal,
+): Promise<Opened> {
+  const secure = request.path.protocol === "https:";
   let sent = false;
   return new Promise((resolve, reject) => {
-    const req = lib.request(
-      url,
-      { method: opts.method, headers, agent: base.agent, auth: base.auth },
-      (res) => resolve({ req, res }),
+    const req = (secure ? https : http).request(
+      request.path,
+      { method: request.method, headers: request.headers, agent: base.agent },
+      (res) =>
+        resolve({
+          answer: {
+            statusCode: res.statusCode ?? 0,
+            statusMessage: res.statusMessage,
+            headers: res.headers,
+            body: res,
+          },
+          cancel: () => req.destroy(),
+        }),
     );
-    if (opts.signal) abortWith(opts.signal, req);
+    if (signal)
+      req.once(
+        "close",
+        abortWith(signal, (reason) => req.destroy(reason as Error)),
+      );
     req.once("socket", (s) => {
       if (!s.connecting) return void (sent = true); // a kept-alive socket is connected already
-      s.once(url.protocol === "https:" ? "secureConnect" : "connect", () => (sent = true));
+      s.once(secure ? "secureConnect" : "connect", () => (sent = true));
       // A TCP connect that never completes (unroutable address) must not hang a `pulumi up`.
       req.setTimeout(CONNECT_TIMEOUT_MS, () =>
         req.destroy(Object.assign(new Error("timed out"), { code: "ETIMEDOUT" })),
       );
       s.once("connect", () => req.setTimeout(0));
     });
-    req.on("error", (e: NodeJS.ErrnoException) => {
-      if (opts.signal?.aborted)
-        return reject(
-          Object.assign(new Error(String(opts.signal.reason?.message ?? opts.signal.reason)), { sent }),
-        );
-      reject(
-        Object.assign(
-          new ApiError(0, e.code ?? "NetworkError", `cannot reach ${cluster.server}: ${e.code ?? e.message}`),
-          { sent },
-        ),
-      );
-    });
-    req.end(payload);
+    req.on("error", (e: NodeJS.ErrnoException) => reject(unreachable(cluster, e, sent, signal)));
+    req.end(request.payload);
+  });
+}
+
+/** `promise`, or its rejection with the signal's reason once `signal` aborts (the work goes on unwaited). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const forget = abortWith(signal, reject);
+    promise.then(resolve, reject).finally(forget);
   });
 }
 
 /** Requests in flight per signal: one abort listener per signal, however many requests share it. */
-const inFlight = new WeakMap<AbortSignal, Set<http.ClientRequest>>();
+const inFlight = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
 
 /**
- * Ends `req` when `signal` aborts. Node's own `signal` option adds a listener per request, and adding one
- * to a signal that already has n listeners costs O(n): a thousand waits sharing Ctrl-C's signal made that
- * quadratic.
+ * Stops a request when `signal` aborts; returns what to call once it is over. Node's own `signal` option adds
+ * a listener per request, and adding one to a signal that already has n listeners costs O(n): a thousand waits
+ * sharing Ctrl-C's signal made that quadratic.
  */
-function abortWith(signal: AbortSignal, req: http.ClientRequest): void {
+function abortWith(signal: AbortSignal, stop: (reason: unknown) => void): () => void {
   let requests = inFlight.get(signal);
   if (!requests) {
-    const all = new Set<http.ClientRequest>();
+    const all = new Set<(reason: unknown) => void>();
     signal.addEventListener(
       "abort",
       () => {
-        for (const r of all) r.destroy(signal.reason);
+        for (const s of all) s(signal.reason);
         all.clear();
       },
       { once: true },
     );
     inFlight.set(signal, (requests = all));
   }
-  requests.add(req);
-  req.once("close", () => requests.delete(req));
+  requests.add(stop);
+  return () => requests.delete(stop);
 }
 
 async function once<T>(cluster: Cluster, opts: RequestOptions): Promise<T> {
-  const { res } = await open(cluster, opts);
-  return readAnswer<T>(cluster, res);
+  const { answer } = await open(cluster, opts);
+  return readAnswer<T>(cluster, answer);
 }
 
 /** Reads an answer to its end: the parsed body of a success, or an ApiError with the server's Status. */
-export async function readAnswer<T>(cluster: Cluster, res: http.IncomingMessage): Promise<T> {
+export async function readAnswer<T>(cluster: Cluster, res: Answer): Promise<T> {
   const text = await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    res.on("data", (c: Buffer) => chunks.push(c));
-    res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    res.on("error", (e: NodeJS.ErrnoException) =>
+    res.body.on("data", (c: Buffer) => chunks.push(c));
+    res.body.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    res.body.on("error", (e: NodeJS.ErrnoException) =>
       reject(
         new ApiError(0, e.code ?? "NetworkError", `connection to ${cluster.server} broke: ${e.message}`),
+      ),
+    );
+    // Closed before its end: the connection went while the answer was on its way.
+    res.body.on("close", () =>
+      reject(
+        new ApiError(0, "NetworkError", `connection to ${cluster.server} broke before the answer ended`),
       ),
     );
   });

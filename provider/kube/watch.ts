@@ -1,7 +1,6 @@
 // The shared watch: one watch connection per (cluster, group/version/resource, namespace) in the process,
 // and every waiting resource multiplexes onto it. It starts from the resourceVersion the caller already
 // holds (no extra GET), resumes after a cut, relists on 410 Gone, and closes when nobody waits.
-import type { IncomingMessage, ClientRequest } from "node:http";
 import type { Cluster } from "./cluster";
 import {
   apiVersionOf,
@@ -12,7 +11,8 @@ import {
   type ApiKind,
   type KubeObject,
 } from "./objects";
-import { ApiError, open, readAnswer, retryDelayMs } from "./request";
+import type { Answer } from "./http2";
+import { ApiError, open, readAnswer, retryDelayMs, type Opened } from "./request";
 
 /** What happened to a watch, named so progress lines and errors can say exactly that. */
 export type WatchOutcome =
@@ -78,7 +78,7 @@ class CollectionWatch {
   private readonly latest = new Map<string, { object: KubeObject | undefined; rv: bigint }>();
   private sessionStart: bigint | undefined; // events after this resourceVersion are all in `latest`
   private lastRV: string | undefined;
-  private req: ClientRequest | undefined;
+  private req: Opened | undefined;
   private connecting = false;
   private failures = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
@@ -203,11 +203,10 @@ class CollectionWatch {
     const path =
       `${collectionPath(this.api, this.namespace)}?watch=1&allowWatchBookmarks=true` +
       `&resourceVersion=${encodeURIComponent(this.lastRV ?? "")}&timeoutSeconds=${timeoutSeconds}`;
-    let res: IncomingMessage;
+    let res: Answer;
     try {
-      const opened = await open(this.cluster, { method: "GET", path });
-      this.req = opened.req;
-      res = opened.res;
+      this.req = await open(this.cluster, { method: "GET", path });
+      res = this.req.answer;
     } catch (e) {
       this.connecting = false;
       return this.retry("cut", e instanceof Error ? e.message : String(e));
@@ -234,7 +233,7 @@ class CollectionWatch {
       ended = true;
       watchStats.open--;
       if (this.req === req) this.req = undefined;
-      req.destroy();
+      req.cancel();
       if (problem === "expired") return this.relist();
       if (this.waiters.size) {
         watchStats.resumes++;
@@ -242,8 +241,8 @@ class CollectionWatch {
         this.connect(); // a normal rotation: resume at once
       }
     };
-    res.setEncoding("utf8");
-    res.on("data", (chunk: string) => {
+    res.body.setEncoding("utf8");
+    res.body.on("data", (chunk: string) => {
       buffer += chunk;
       let from = 0;
       let nl: number;
@@ -267,9 +266,9 @@ class CollectionWatch {
       }
       buffer = buffer.slice(from);
     });
-    res.on("end", () => end());
-    res.on("error", (e) => end(`the watch connection broke (${e.message})`));
-    res.on("close", () => end(ended ? undefined : "the watch connection closed"));
+    res.body.on("end", () => end());
+    res.body.on("error", (e) => end(`the watch connection broke (${e.message})`));
+    res.body.on("close", () => end(ended ? undefined : "the watch connection closed"));
   }
 
   private onEvent(type: string, object: KubeObject) {
@@ -340,7 +339,7 @@ class CollectionWatch {
     if (this.waiters.size) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    this.req?.destroy();
+    this.req?.cancel();
     this.req = undefined;
     this.latest.clear();
     this.sessionStart = undefined;

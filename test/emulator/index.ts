@@ -17,6 +17,8 @@ export interface EmulatorOptions {
   types: ResourceType[];
   /** Default true: https with a private CA that the kubeconfig carries. */
   tls?: boolean;
+  /** Default true: over TLS, HTTP/2 is offered beside HTTP/1.1; false offers HTTP/1.1 only. */
+  http2?: boolean;
   /** Default 0: a free port. */
   port?: number;
   /** Bearer token every request must carry (default: a random one). */
@@ -55,7 +57,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const store = new ObjectStore({ historyWindow: opts.historyWindow });
   const catalog = new Catalog();
   const token = opts.token ?? randomBytes(24).toString("base64url");
-  const server = new ApiServer({ store, catalog, token, certificates });
+  const server = new ApiServer({ store, catalog, token, certificates, http2: opts.http2 });
   const serve = (type: ResourceType) => {
     catalog.serve(type);
     store.register(type);

@@ -13,6 +13,8 @@ export interface RequestRecord {
   code: number;
   /** When the request arrived (ms since the epoch). */
   time: number;
+  /** The HTTP version the client spoke: "2.0" or "1.1". */
+  httpVersion: string;
 }
 
 export interface RequestMatch {
@@ -35,6 +37,7 @@ export class RequestLog {
   private entries: RequestRecord[] = [];
   private open = 0;
   private peak = 0;
+  private accepted = 0;
 
   record(entry: RequestRecord): void {
     this.entries.push(entry);
@@ -68,9 +71,19 @@ export class RequestLog {
     return this.peak;
   }
 
-  /** Forgets recorded requests; the peak restarts from the watches open now. */
+  connectionAccepted(): void {
+    this.accepted++;
+  }
+
+  /** TCP connections clients opened since the last reset. */
+  connections(): number {
+    return this.accepted;
+  }
+
+  /** Forgets recorded requests and connections; the peak restarts from the watches open now. */
   reset(): void {
     this.entries = [];
     this.peak = this.open;
+    this.accepted = 0;
   }
 }

@@ -1,5 +1,6 @@
 // The HTTP(S) front of the emulator: authentication, faults, routing and the request log.
 import http from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
 import type { Socket } from "node:net";
 import type { Catalog } from "./catalog";
@@ -12,7 +13,7 @@ import { parseRoute, type Route } from "./routes";
 import { parseSelection } from "./selectors";
 import { StatusError, type ObjectStore, type ResourceType } from "./store";
 import type { ServingCertificates } from "./tls";
-import { WatchHub, watchSpecOf } from "./watch";
+import { breakOff, WatchHub, watchSpecOf } from "./watch";
 
 export interface ApiServerOptions {
   store: ObjectStore;
@@ -21,6 +22,8 @@ export interface ApiServerOptions {
   token: string;
   /** Serve https with these; plain http without. */
   certificates?: ServingCertificates;
+  /** Offer HTTP/2 over TLS (default true); false serves HTTP/1.1 only, as some proxies in front of clusters do. */
+  http2?: boolean;
 }
 
 /** Request bodies above this are refused, as the apiserver refuses them (3 MiB). */
@@ -91,10 +94,25 @@ export class ApiServer {
     this.faults = new Faults(this.watches);
     this.resources = new Resources(opts.store);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
-    this.server = opts.certificates
-      ? https.createServer({ key: opts.certificates.key, cert: opts.certificates.cert }, handler)
-      : http.createServer(handler);
+    // Over TLS it speaks HTTP/2 and HTTP/1.1, chosen by ALPN, as the apiserver does; HTTP/2 requests reach the
+    // same handler through Node's compatibility API.
+    const { certificates } = opts;
+    this.server = !certificates
+      ? http.createServer(handler)
+      : opts.http2 === false
+        ? https.createServer({ key: certificates.key, cert: certificates.cert }, handler)
+        : (http2.createSecureServer(
+            {
+              key: certificates.key,
+              cert: certificates.cert,
+              allowHTTP1: true,
+              // Go's default, which the apiserver keeps: a client with more requests than this must queue them.
+              settings: { maxConcurrentStreams: 250 },
+            },
+            handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+          ) as unknown as http.Server);
     this.server.on("connection", (socket: Socket) => {
+      this.requests.connectionAccepted();
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
     });
@@ -169,7 +187,15 @@ export class ApiServer {
     } catch (e) {
       this.fail(res, e);
     }
-    this.requests.record({ verb, path: url.pathname, query: url.search, watch, code: res.statusCode, time });
+    this.requests.record({
+      verb,
+      path: url.pathname,
+      query: url.search,
+      watch,
+      code: res.statusCode,
+      time,
+      httpVersion: req.httpVersion,
+    });
   }
 
   private answer(
@@ -241,7 +267,7 @@ export class ApiServer {
             causes: [{ message: String((e as Error)?.message ?? e) }],
           });
     if (res.headersSent) {
-      res.destroy();
+      breakOff(res);
       return;
     }
     const retryAfter = error.details?.retryAfterSeconds;

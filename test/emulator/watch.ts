@@ -1,6 +1,7 @@
 // Watch streams: newline-delimited JSON events fanned out from the store, indexed so that a
 // thousand single-object waiters cost a map lookup per event, not a scan.
 import type { ServerResponse } from "node:http";
+import { constants, type ServerHttp2Stream } from "node:http2";
 import type { WatchControl, WatchCutPolicy } from "./faults";
 import type { RequestLog } from "./requestLog";
 import { asServed } from "./resources";
@@ -100,7 +101,12 @@ class Watcher {
     const text = this.pending.join("");
     this.pending = [];
     if (text || then) this.res.write(text, then);
-    if (this.res.writableLength > MAX_BUFFERED_BYTES) this.res.destroy();
+    if (this.res.writableLength > MAX_BUFFERED_BYTES) this.drop();
+  }
+
+  /** Breaks the stream off, as a lost connection would. */
+  drop(): void {
+    breakOff(this.res);
   }
 
   /** Ends the stream cleanly after what is queued. */
@@ -131,6 +137,16 @@ class Watcher {
 interface CollectionWatchers {
   byName: Map<string, Set<Watcher>>;
   any: Set<Watcher>;
+}
+
+/**
+ * Breaks an answer off as a lost connection would: an HTTP/1.1 connection is closed mid-body, an HTTP/2 stream
+ * is reset with an error code (closing it without one would read as a clean end).
+ */
+export function breakOff(res: ServerResponse): void {
+  const stream = (res as unknown as { stream?: ServerHttp2Stream }).stream;
+  if (stream) stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
 }
 
 const line = (type: string, object: unknown) => JSON.stringify({ type, object }) + "\n";
@@ -252,7 +268,7 @@ export class WatchHub implements WatchControl {
       // Cut abruptly, but after the event left: a real connection loss never un-sends bytes.
       w.cut = true;
       w.write(text);
-      w.flush(() => w.res.destroy());
+      w.flush(() => w.drop());
       return;
     }
     w.write(text);
@@ -271,13 +287,13 @@ export class WatchHub implements WatchControl {
     clearTimeout(w.cutTimer);
     w.delivered = 0;
     const ms = this.cutPolicy?.ms;
-    if (ms !== undefined) w.cutTimer = setTimeout(() => w.res.destroy(), ms);
+    if (ms !== undefined) w.cutTimer = setTimeout(() => w.drop(), ms);
   }
 
   // WatchControl, for faults.
 
   cutAll(): void {
-    for (const w of this.watchers) w.res.destroy();
+    for (const w of this.watchers) w.drop();
   }
 
   bookmarkAll(): void {

@@ -1,0 +1,71 @@
+// How the provider talks to the API server: HTTP/2 over one TLS connection, as kubectl does, with more requests
+// at once than the server takes streams; HTTP/1.1 where the server (or a proxy in front of it) offers no HTTP/2.
+import assert from "node:assert/strict";
+import { connect, disconnectAll } from "../../provider/kube/cluster";
+import { createObject, deleteObject, type ApiKind } from "../../provider/kube/objects";
+import { observe } from "../../provider/kube/watch";
+import { startEmulator, type Emulator } from "../emulator";
+import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
+
+const api: ApiKind = {
+  group: "virtualization.deckhouse.io",
+  version: "v1alpha2",
+  kind: "VirtualDiskSnapshot",
+  plural: "virtualdisksnapshots",
+};
+const ns = "transport-test";
+
+describe("the connection to the API server", () => {
+  let emu: Emulator | undefined;
+  afterEach(async () => {
+    await disconnectAll();
+    await emu?.stop();
+  });
+
+  /** `count` snapshots created at once, each waited for until it is gone again, through the provider's client. */
+  async function createWaitAndDelete(count: number) {
+    const cluster = await connect({ kubeconfig: emu!.kubeconfig });
+    const names = Array.from({ length: count }, (_, i) => `snap-${i}`);
+    const created = await Promise.all(
+      names.map((name) =>
+        createObject(
+          cluster,
+          { api, namespace: ns, name },
+          {
+            apiVersion: "virtualization.deckhouse.io/v1alpha2",
+            kind: "VirtualDiskSnapshot",
+            metadata: { name, namespace: ns },
+            spec: { virtualDiskName: "root", requiredConsistency: true },
+          },
+        ),
+      ),
+    );
+    const gone = created.map((o) =>
+      observe(
+        { cluster, api, namespace: ns, name: o.metadata.name },
+        o,
+        (x) => (x ? undefined : true),
+        AbortSignal.timeout(10_000),
+      ),
+    );
+    await Promise.all(names.map((name) => deleteObject(cluster, { api, namespace: ns, name })));
+    await Promise.all(gone);
+  }
+
+  it("speaks HTTP/2 on one connection, with more requests at once than the server's 250 streams", async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot] });
+    await createWaitAndDelete(300);
+    const requests = emu.requests.all();
+    assert.equal(requests.filter((r) => r.verb === "create" && r.code === 201).length, 300);
+    assert.deepEqual([...new Set(requests.map((r) => r.httpVersion))], ["2.0"]);
+    assert.equal(emu.requests.connections(), 1);
+  });
+
+  it("speaks HTTP/1.1 to a server that offers no HTTP/2", async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot], http2: false });
+    await createWaitAndDelete(20);
+    const requests = emu.requests.all();
+    assert.equal(requests.filter((r) => r.verb === "delete").length, 20);
+    assert.deepEqual([...new Set(requests.map((r) => r.httpVersion))], ["1.1"]);
+  });
+});
