@@ -27,7 +27,8 @@ export async function sessionOf(
   connectTimeoutMs: number,
 ): Promise<http2.ClientHttp2Session | undefined> {
   for (;;) {
-    if (!cluster.tls || http1Only.has(cluster.key)) return undefined;
+    // DISABLE_HTTP2 is client-go's switch (kubectl honours it too), for a proxy whose HTTP/2 misbehaves.
+    if (!cluster.tls || process.env.DISABLE_HTTP2 || http1Only.has(cluster.key)) return undefined;
     let cached = sessions.get(cluster.key);
     if (!cached) {
       const connecting: Promise<http2.ClientHttp2Session | undefined> = connect(

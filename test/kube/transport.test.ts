@@ -61,6 +61,17 @@ describe("the connection to the API server", () => {
     assert.equal(emu.requests.connections(), 1);
   });
 
+  it("speaks HTTP/1.1 when DISABLE_HTTP2 is set, as client-go does", async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot] });
+    process.env.DISABLE_HTTP2 = "1";
+    try {
+      await createWaitAndDelete(5);
+    } finally {
+      delete process.env.DISABLE_HTTP2;
+    }
+    assert.deepEqual([...new Set(emu.requests.all().map((r) => r.httpVersion))], ["1.1"]);
+  });
+
   it("speaks HTTP/1.1 to a server that offers no HTTP/2", async () => {
     emu = await startEmulator({ types: [VirtualDiskSnapshot], http2: false });
     await createWaitAndDelete(20);
