@@ -131,7 +131,7 @@ export function streamRequest(
       const { ":status": status, ...rest } = h;
       resolve({ statusCode: Number(status), headers: rest as IncomingHttpHeaders, body: stream });
     });
-    stream.once("error", reject);
+    stream.on("error", reject); // kept: a later error has a listener until the caller attaches its own
     stream.once("close", () =>
       reject(Object.assign(new Error("the stream was reset"), { code: "ERR_HTTP2_STREAM_CANCEL" })),
     );

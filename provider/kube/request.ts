@@ -150,11 +150,18 @@ function overHttp2(
   signal?: AbortSignal,
 ): Promise<Opened> {
   let sent = false;
-  const { answer, cancel } = streamRequest(
-    session,
-    { ...request, path: request.path.pathname + request.path.search },
-    () => (sent = true),
-  );
+  let opened: ReturnType<typeof streamRequest>;
+  try {
+    opened = streamRequest(
+      session,
+      { ...request, path: request.path.pathname + request.path.search },
+      () => (sent = true),
+    );
+  } catch (e) {
+    // The session was told to go away a moment ago: nothing left, and the retry opens a new connection.
+    return Promise.reject(unreachable(cluster, e as NodeJS.ErrnoException, false, signal));
+  }
+  const { answer, cancel } = opened;
   const forget = signal && abortWith(signal, cancel);
   return answer.then(
     (a) => {

@@ -36,7 +36,19 @@ export class Faults {
   private goneWatches = 0;
   private delayMs = 0;
 
-  constructor(private readonly watches: WatchControl) {}
+  constructor(
+    private readonly watches: WatchControl,
+    /** Asks every HTTP/2 client to take its next requests to a new connection. */
+    private readonly sendGoAway: () => void = () => {},
+  ) {}
+
+  /**
+   * GOAWAY to every HTTP/2 connection, as an apiserver sends when it shuts down or sheds connections: streams
+   * already open finish on the old connection, new requests need a new one.
+   */
+  goAway(): void {
+    this.sendGoAway();
+  }
 
   /** Every watch stream (open now or later) is dropped after `ms` or after `events` events, again and again. */
   cutWatchesAfter(policy: WatchCutPolicy): void {

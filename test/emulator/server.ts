@@ -86,12 +86,15 @@ export class ApiServer {
   private readonly resources: Resources;
   private readonly server: http.Server;
   private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly delays = new Set<NodeJS.Timeout>();
   private port = 0;
 
   constructor(private readonly opts: ApiServerOptions) {
     this.watches = new WatchHub(opts.store, this.requests);
-    this.faults = new Faults(this.watches);
+    this.faults = new Faults(this.watches, () => {
+      for (const session of this.sessions) session.close();
+    });
     this.resources = new Resources(opts.store);
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => void this.handle(req, res);
     // Over TLS it speaks HTTP/2 and HTTP/1.1, chosen by ALPN, as the apiserver does; HTTP/2 requests reach the
@@ -111,6 +114,10 @@ export class ApiServer {
             },
             handler as unknown as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
           ) as unknown as http.Server);
+    this.server.on("session", (session: http2.ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once("close", () => this.sessions.delete(session));
+    });
     this.server.on("connection", (socket: Socket) => {
       this.requests.connectionAccepted();
       this.sockets.add(socket);

@@ -2,7 +2,7 @@
 // at once than the server takes streams; HTTP/1.1 where the server (or a proxy in front of it) offers no HTTP/2.
 import assert from "node:assert/strict";
 import { connect, disconnectAll } from "../../provider/kube/cluster";
-import { createObject, deleteObject, type ApiKind } from "../../provider/kube/objects";
+import { createObject, deleteObject, type ApiKind, type KubeObject } from "../../provider/kube/objects";
 import { observe } from "../../provider/kube/watch";
 import { startEmulator, type Emulator } from "../emulator";
 import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
@@ -59,6 +59,39 @@ describe("the connection to the API server", () => {
     assert.equal(requests.filter((r) => r.verb === "create" && r.code === 201).length, 300);
     assert.deepEqual([...new Set(requests.map((r) => r.httpVersion))], ["2.0"]);
     assert.equal(emu.requests.connections(), 1);
+  });
+
+  it("moves to a new connection after a GOAWAY, while the waits on the old one go on", async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot] });
+    const cluster = await connect({ kubeconfig: emu.kubeconfig });
+    const create = (name: string) =>
+      createObject(
+        cluster,
+        { api, namespace: ns, name },
+        {
+          apiVersion: "virtualization.deckhouse.io/v1alpha2",
+          kind: "VirtualDiskSnapshot",
+          metadata: { name, namespace: ns },
+          spec: { virtualDiskName: "root", requiredConsistency: true },
+        },
+      );
+    const ready = (o: KubeObject) =>
+      observe(
+        { cluster, api, namespace: ns, name: o.metadata.name },
+        o,
+        (x) => (x?.status?.phase === "Ready" ? x.metadata.name : undefined),
+        AbortSignal.timeout(10_000),
+      );
+    const waits = (await Promise.all(["a", "b", "c"].map(create))).map(ready);
+    emu.faults.goAway();
+    waits.push(...(await Promise.all(["d", "e", "f"].map(create))).map(ready));
+    for (const name of ["a", "b", "c", "d", "e", "f"]) {
+      const o = emu.store.get(VirtualDiskSnapshot, ns, name)!;
+      emu.store.update(VirtualDiskSnapshot, { ...o, status: { phase: "Ready" } }, { subresource: "status" });
+    }
+    assert.deepEqual(await Promise.all(waits), ["a", "b", "c", "d", "e", "f"]);
+    assert.equal(emu.requests.count({ verb: "create", code: 201 }), 6);
+    assert.equal(emu.requests.connections(), 2);
   });
 
   it("speaks HTTP/1.1 when DISABLE_HTTP2 is set, as client-go does", async () => {
