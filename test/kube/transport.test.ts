@@ -2,17 +2,12 @@
 // at once than the server takes streams; HTTP/1.1 where the server (or a proxy in front of it) offers no HTTP/2.
 import assert from "node:assert/strict";
 import { connect, disconnectAll } from "../../provider/kube/cluster";
-import { createObject, deleteObject, type ApiKind, type KubeObject } from "../../provider/kube/objects";
+import { deleteObject, type KubeObject } from "../../provider/kube/objects";
 import { observe } from "../../provider/kube/watch";
 import { startEmulator, type Emulator } from "../emulator";
 import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
+import { api, createDiskSnapshot } from "./diskSnapshots";
 
-const api: ApiKind = {
-  group: "virtualization.deckhouse.io",
-  version: "v1alpha2",
-  kind: "VirtualDiskSnapshot",
-  plural: "virtualdisksnapshots",
-};
 const ns = "transport-test";
 
 describe("the connection to the API server", () => {
@@ -26,20 +21,7 @@ describe("the connection to the API server", () => {
   async function createWaitAndDelete(count: number) {
     const cluster = await connect({ kubeconfig: emu!.kubeconfig });
     const names = Array.from({ length: count }, (_, i) => `snap-${i}`);
-    const created = await Promise.all(
-      names.map((name) =>
-        createObject(
-          cluster,
-          { api, namespace: ns, name },
-          {
-            apiVersion: "virtualization.deckhouse.io/v1alpha2",
-            kind: "VirtualDiskSnapshot",
-            metadata: { name, namespace: ns },
-            spec: { virtualDiskName: "root", requiredConsistency: true },
-          },
-        ),
-      ),
-    );
+    const created = await Promise.all(names.map((name) => createDiskSnapshot(cluster, ns, name)));
     const gone = created.map((o) =>
       observe(
         { cluster, api, namespace: ns, name: o.metadata.name },
@@ -64,17 +46,7 @@ describe("the connection to the API server", () => {
   it("moves to a new connection after a GOAWAY, while the waits on the old one go on", async () => {
     emu = await startEmulator({ types: [VirtualDiskSnapshot] });
     const cluster = await connect({ kubeconfig: emu.kubeconfig });
-    const create = (name: string) =>
-      createObject(
-        cluster,
-        { api, namespace: ns, name },
-        {
-          apiVersion: "virtualization.deckhouse.io/v1alpha2",
-          kind: "VirtualDiskSnapshot",
-          metadata: { name, namespace: ns },
-          spec: { virtualDiskName: "root", requiredConsistency: true },
-        },
-      );
+    const create = (name: string) => createDiskSnapshot(cluster, ns, name);
     const ready = (o: KubeObject) =>
       observe(
         { cluster, api, namespace: ns, name: o.metadata.name },

@@ -2,17 +2,12 @@
 // 410, surviving an API server restart. The test plays the controller by writing status directly.
 import assert from "node:assert/strict";
 import { connect, disconnectAll, type Cluster } from "../../provider/kube/cluster";
-import { createObject, type ApiKind, type KubeObject } from "../../provider/kube/objects";
+import type { KubeObject } from "../../provider/kube/objects";
 import { observe, watchStats } from "../../provider/kube/watch";
 import { startEmulator, type Emulator } from "../emulator";
 import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
+import { api, createDiskSnapshot } from "./diskSnapshots";
 
-const api: ApiKind = {
-  group: "virtualization.deckhouse.io",
-  version: "v1alpha2",
-  kind: "VirtualDiskSnapshot",
-  plural: "virtualdisksnapshots",
-};
 const ns = "watch-test";
 
 describe("shared watch", function () {
@@ -28,17 +23,7 @@ describe("shared watch", function () {
     await emu.stop();
   });
 
-  const create = (name: string) =>
-    createObject(
-      cluster,
-      { api, namespace: ns, name },
-      {
-        apiVersion: "virtualization.deckhouse.io/v1alpha2",
-        kind: "VirtualDiskSnapshot",
-        metadata: { name, namespace: ns },
-        spec: { virtualDiskName: "root", requiredConsistency: true },
-      },
-    );
+  const create = (name: string) => createDiskSnapshot(cluster, ns, name);
   const setPhase = (name: string, phase: string) => {
     const o = emu.store.get(VirtualDiskSnapshot, ns, name)!;
     emu.store.update(
