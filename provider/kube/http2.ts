@@ -15,6 +15,13 @@ import type { Cluster } from "./cluster";
 const STREAM_WINDOW = 16 * 1024 * 1024;
 const CONNECTION_WINDOW = 64 * 1024 * 1024;
 
+/**
+ * How often a connection with requests in flight is asked for a PING, and how long the answer may take before the
+ * connection is given up (client-go's health check: 30 s and 15 s). One connection carries every request, so one
+ * that died silently (a NAT or load balancer forgot it) must not hold them all until TCP gives up.
+ */
+export const healthCheck = { intervalMs: 30_000, timeoutMs: 15_000 };
+
 /** A cluster's connection: an h2 session, or undefined when the server speaks HTTP/1.1 only. */
 const sessions = new Map<string, Promise<http2.ClientHttp2Session | undefined>>();
 const http1Only = new Set<string>();
@@ -90,9 +97,29 @@ function connect(
       session.once("goaway", gone);
       session.once("close", gone);
       session.unref();
+      checkHealth(session);
       resolve(session);
     });
   });
+}
+
+/** Destroys `session` when a PING sent while requests are in flight gets no answer in time; its requests are retried. */
+function checkHealth(session: http2.ClientHttp2Session): void {
+  const timer = setInterval(() => {
+    if (!openStreams.get(session)) return; // an idle connection is not worth waking
+    const deadline = setTimeout(
+      () => session.destroy(Object.assign(new Error("no answer to a PING"), { code: "ETIMEDOUT" })),
+      healthCheck.timeoutMs,
+    );
+    deadline.unref();
+    try {
+      if (!session.ping(() => clearTimeout(deadline))) clearTimeout(deadline); // earlier PINGs still out
+    } catch {
+      clearTimeout(deadline); // the session is closing
+    }
+  }, healthCheck.intervalMs);
+  timer.unref();
+  session.once("close", () => clearInterval(timer));
 }
 
 /** What a request got back: the status, headers and body, the same whichever protocol carried it. */

@@ -1,8 +1,10 @@
 // How the provider talks to the API server: HTTP/2 over one TLS connection, as kubectl does, with more requests
 // at once than the server takes streams; HTTP/1.1 where the server (or a proxy in front of it) offers no HTTP/2.
 import assert from "node:assert/strict";
+import * as net from "node:net";
 import { connect, disconnectAll } from "../../provider/kube/cluster";
 import { deleteObject, type KubeObject } from "../../provider/kube/objects";
+import { healthCheck } from "../../provider/kube/http2";
 import { observe } from "../../provider/kube/watch";
 import { startEmulator, type Emulator } from "../emulator";
 import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
@@ -66,6 +68,36 @@ describe("the connection to the API server", () => {
     assert.equal(emu.requests.connections(), 2);
   });
 
+  it("gives up a connection that stops answering and carries on over a new one", async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot] });
+    const proxy = await freezableProxy(Number(new URL(emu.url).port));
+    const saved = { ...healthCheck };
+    Object.assign(healthCheck, { intervalMs: 100, timeoutMs: 200 });
+    try {
+      const cluster = await connect({ kubeconfig: emu.kubeconfig.replace(emu.url, proxy.url) });
+      const o = await createDiskSnapshot(cluster, ns, "a");
+      const ready = observe(
+        { cluster, api, namespace: ns, name: "a" },
+        o,
+        (x) => (x?.status?.phase === "Ready" ? x.metadata.name : undefined),
+        AbortSignal.timeout(5_000),
+      );
+      await new Promise((r) => setTimeout(r, 50)); // the watch is open
+      proxy.freeze(); // as a NAT that forgot the connection: nothing passes, nothing is closed
+      const now = emu.store.get(VirtualDiskSnapshot, ns, "a")!;
+      emu.store.update(
+        VirtualDiskSnapshot,
+        { ...now, status: { phase: "Ready" } },
+        { subresource: "status" },
+      );
+      assert.equal(await ready, "a");
+      assert.equal(proxy.connections(), 2);
+    } finally {
+      Object.assign(healthCheck, saved);
+      proxy.close();
+    }
+  });
+
   it("speaks HTTP/1.1 when DISABLE_HTTP2 is set, as client-go does", async () => {
     emu = await startEmulator({ types: [VirtualDiskSnapshot] });
     process.env.DISABLE_HTTP2 = "1";
@@ -85,3 +117,31 @@ describe("the connection to the API server", () => {
     assert.deepEqual([...new Set(requests.map((r) => r.httpVersion))], ["1.1"]);
   });
 });
+
+/** A TCP relay to the emulator whose open connections can be frozen: nothing passes, nothing is closed. */
+async function freezableProxy(port: number) {
+  const pairs: [net.Socket, net.Socket][] = [];
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, "127.0.0.1");
+    for (const s of [client, upstream]) s.on("error", () => {});
+    client.pipe(upstream).pipe(client);
+    pairs.push([client, upstream]);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    connections: () => pairs.length,
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
+    close() {
+      server.close();
+      for (const pair of pairs) for (const s of pair) s.destroy();
+    },
+  };
+}
