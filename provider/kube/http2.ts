@@ -38,27 +38,24 @@ export async function sessionOf(
     if (!cluster.tls || process.env.DISABLE_HTTP2 || http1Only.has(cluster.key)) return undefined;
     let cached = sessions.get(cluster.key);
     if (!cached) {
-      const connecting: Promise<http2.ClientHttp2Session | undefined> = connect(
-        cluster,
-        cluster.tls,
-        connectTimeoutMs,
-        () => sessions.get(cluster.key) === connecting && sessions.delete(cluster.key),
-      );
+      const connecting = connect(cluster, cluster.tls, connectTimeoutMs);
+      // A failed connection is forgotten, so the retry connects again.
+      connecting.catch(() => sessions.get(cluster.key) === connecting && sessions.delete(cluster.key));
       sessions.set(cluster.key, (cached = connecting));
     }
     // Every caller waits on the same promise, so requests leave in the order they were made.
     const session = await cached;
+    // A session closed by a GOAWAY (Node closes it on one) or broken takes no new streams: connect again.
     if (!session || (!session.closed && !session.destroyed)) return session;
     if (sessions.get(cluster.key) === cached) sessions.delete(cluster.key);
   }
 }
 
-/** Connects over TLS offering h2 and HTTP/1.1; `gone` runs when the session can take no more streams. */
+/** Connects over TLS offering h2 and HTTP/1.1. */
 function connect(
   cluster: Cluster,
   options: tls.ConnectionOptions,
   timeoutMs: number,
-  gone: () => void,
 ): Promise<http2.ClientHttp2Session | undefined> {
   const url = new URL(cluster.server);
   const host = url.hostname.replace(/^\[|\]$/g, "");
@@ -77,7 +74,6 @@ function connect(
     );
     socket.once("error", (e) => {
       clearTimeout(timer);
-      gone();
       reject(e);
     });
     socket.once("secureConnect", () => {
@@ -93,9 +89,6 @@ function connect(
       });
       session.setLocalWindowSize(CONNECTION_WINDOW);
       session.on("error", () => {}); // every open stream reports the failure to its own request
-      // A session told to go away takes no new streams: the next request opens another connection.
-      session.once("goaway", gone);
-      session.once("close", gone);
       session.unref();
       checkHealth(session);
       resolve(session);

@@ -4,7 +4,7 @@
 // a conflict unless the request forces it. Lists are atomic, as they are for a custom resource without
 // list-type markers.
 import { isJsonObject } from "./patch";
-import { StatusError, type KubeObject } from "./store";
+import { copyJson, deepEqual, now, StatusError, type KubeObject } from "./store";
 
 /** A path of field names from the object's root, e.g. ["spec", "size"]. */
 type FieldPath = string[];
@@ -96,13 +96,11 @@ function removeAt(obj: Record<string, any>, path: FieldPath): void {
 
 /** Objects merge key by key; anything else (lists included) is replaced by the applied value. */
 function merge(live: unknown, applied: unknown): unknown {
-  if (!isJsonObject(applied) || !isJsonObject(live)) return structuredClone(applied);
+  if (!isJsonObject(applied) || !isJsonObject(live)) return copyJson(applied);
   const result: Record<string, unknown> = { ...live };
   for (const [key, value] of Object.entries(applied)) result[key] = merge(live[key], value);
   return result;
 }
-
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export interface ApplyRequest {
   /** The applied configuration (apiVersion, kind and metadata.name checked by the caller). */
@@ -121,7 +119,8 @@ export interface ApplyRequest {
 export function applyConfiguration(live: KubeObject | undefined, request: ApplyRequest): KubeObject {
   const { config, manager } = request;
   const leaves = leavesOf(config);
-  const entries: ManagedFieldsEntry[] = structuredClone(live?.metadata.managedFields ?? []);
+  const entries: ManagedFieldsEntry[] = copyJson(live?.metadata.managedFields ?? []);
+  const next = merge(live ?? {}, config) as KubeObject;
   const sameEntry = (e: ManagedFieldsEntry) =>
     e.manager === manager && e.operation === "Apply" && (e.subresource ?? "") === (request.subresource ?? "");
   const mine = entries.find(sameEntry);
@@ -139,7 +138,7 @@ export function applyConfiguration(live: KubeObject | undefined, request: ApplyR
     const owned = fromFieldsV1(other.fieldsV1);
     for (const path of leaves) {
       const clash = owned.find((o) => overlaps(o, path));
-      if (clash && !same(valueAt(live, clash), valueAt(merge(live, config), clash))) {
+      if (clash && !deepEqual(valueAt(live, clash), valueAt(next, clash))) {
         conflicts.push({ manager: other.manager, path: clash.length > path.length ? clash : path });
       }
     }
@@ -160,7 +159,6 @@ export function applyConfiguration(live: KubeObject | undefined, request: ApplyR
     );
   }
 
-  const next = merge(live ?? {}, config) as KubeObject;
   // Fields this manager applied before and leaves out now go, unless another manager still owns them.
   const ownedByOthers = new Set(
     entries.filter((e) => !sameEntry(e)).flatMap((e) => fromFieldsV1(e.fieldsV1).map(pathKey)),
@@ -183,7 +181,7 @@ export function applyConfiguration(live: KubeObject | undefined, request: ApplyR
     manager,
     operation: "Apply",
     apiVersion: request.apiVersion,
-    time: new Date().toISOString().replace(/\.\d{3}Z$/, "Z"),
+    time: now(),
     fieldsType: "FieldsV1",
     fieldsV1: toFieldsV1(leaves),
     ...(request.subresource ? { subresource: request.subresource } : {}),

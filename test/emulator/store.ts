@@ -127,14 +127,15 @@ export type StoreListener = (event: StoreEvent) => void;
  * copy needs, and several times cheaper than structuredClone: every write copies the object a few times.
  */
 const clone = <T>(o: T): T => copyJson(o);
-function copyJson(v: any): any {
+export function copyJson(v: any): any {
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) return v.map(copyJson);
   const copy: Record<string, unknown> = {};
   for (const k in v) if (v[k] !== undefined) copy[k] = copyJson(v[k]);
   return copy;
 }
-const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+/** A timestamp as the apiserver writes one: RFC 3339 in whole seconds. */
+export const now = () => new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
 const gr = (t: ResourceType) => (t.group ? `${t.plural}.${t.group}` : t.plural);
 const specOf = (o: KubeObject) => {
   // Everything but metadata and status is "spec" for generation purposes (as for CRDs).
@@ -142,7 +143,7 @@ const specOf = (o: KubeObject) => {
   return rest;
 };
 /** Equal as JSON documents: key order does not matter and an undefined field is an absent one. */
-function deepEqual(a: any, b: any): boolean {
+export function deepEqual(a: any, b: any): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import type * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
+import type * as tls from "node:tls";
 import { KubeConfig } from "@kubernetes/client-node";
 import { dump, load } from "js-yaml";
 import { connect, disconnectAll, readKubeconfig } from "../../provider/kube/cluster";
@@ -38,14 +39,16 @@ function kubeconfig(cluster: object, user: object, context: object = {}): string
   });
 }
 
-/** What a request carries, and how its TLS connections verify and identify, as the provider sets them up. */
-async function ours(text: string | undefined, context?: string) {
-  const cluster = await connect({ kubeconfig: text, context });
-  const request = await cluster.requestOptions();
-  const tls = (cluster.agent as https.Agent).options;
+/** What a request carries, and how its TLS connections verify and identify. */
+function reading(
+  server: string,
+  namespace: string,
+  request: https.RequestOptions,
+  tls: https.RequestOptions | tls.ConnectionOptions,
+) {
   return {
-    server: cluster.server,
-    namespace: cluster.namespace,
+    server,
+    namespace,
     headers: (request.headers ?? {}) as Record<string, string>,
     auth: request.auth,
     ca: tls.ca?.toString(),
@@ -56,22 +59,19 @@ async function ours(text: string | undefined, context?: string) {
   };
 }
 
+/** As the provider sets them up: its TLS options are what every connection to the server is opened with. */
+async function ours(text: string | undefined, context?: string) {
+  const cluster = await connect({ kubeconfig: text, context });
+  return reading(cluster.server, cluster.namespace, await cluster.requestOptions(), cluster.tls ?? {});
+}
+
 /** The same, as client-node's KubeConfig reads the kubeconfig. */
 async function clientNode(kc: KubeConfig, context?: string) {
   if (context) kc.setCurrentContext(context);
   const opts: https.RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
-  return {
-    server: kc.getCurrentCluster()!.server.replace(/\/+$/, ""),
-    namespace: kc.getContextObject(kc.getCurrentContext())?.namespace || "default",
-    headers: (opts.headers ?? {}) as Record<string, string>,
-    auth: opts.auth,
-    ca: opts.ca?.toString(),
-    cert: opts.cert?.toString(),
-    key: opts.key?.toString(),
-    servername: opts.servername,
-    rejectUnauthorized: opts.rejectUnauthorized,
-  };
+  const server = kc.getCurrentCluster()!.server.replace(/\/+$/, "");
+  return reading(server, kc.getContextObject(kc.getCurrentContext())?.namespace || "default", opts, opts);
 }
 
 describe("kubeconfig", function () {
