@@ -36,6 +36,15 @@ export function configure(config: { get(key: string): string | undefined }): voi
   setStackSettings(config);
 }
 
+type LifecycleMethod = "check" | "diff" | "create" | "read" | "update" | "delete";
+
+/** What the serialized provider's methods call (stacks written by earlier versions call `lifecycle`). */
+export async function run(kindId: string, method: "configure" | LifecycleMethod, args: any[]): Promise<any> {
+  if (method === "configure") return configure(args[0].config);
+  const l = lifecycle(kindId);
+  return (l[method] as (...a: any[]) => Promise<any>).apply(l, args);
+}
+
 export { cancelAll } from "./core/cancellation";
 export { disconnectAll } from "./kube/cluster";
 export { watchStats } from "./kube/watch";

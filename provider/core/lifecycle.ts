@@ -124,8 +124,8 @@ export class Lifecycle {
     return this.createAndWait(inputs).finally(flushProgress);
   }
 
-  read(id: string, props: Props): Promise<{ id?: string; props?: Props }> {
-    return this.readObject(id, props).finally(flushProgress);
+  read(id: string, props: Props | undefined): Promise<{ id?: string; props?: Props }> {
+    return this.readObject(id, props ?? {}).finally(flushProgress);
   }
 
   update(id: string, olds: Props, news: Props): Promise<{ outs: Props }> {

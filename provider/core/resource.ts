@@ -6,7 +6,6 @@ import { Resource as DynamicResource } from "@pulumi/pulumi/dynamic";
 import { getProject, getStack } from "@pulumi/pulumi/metadata";
 import { secret } from "@pulumi/pulumi/output";
 import { mergeOptions } from "@pulumi/pulumi/resource";
-import { dynamicProvider } from "./dynamic";
 
 /** Inputs every snapshot and restore resource accepts. */
 export interface SharedArgs {
@@ -64,13 +63,9 @@ export function resourceOptions(
 /** The type token module of each platform's resources. */
 export const MODULE = { deckhouse: "vm-snapshots/deckhouse", kubevirt: "vm-snapshots/kubevirt" } as const;
 
-const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
-
-/** One provider object per kind: Pulumi caches its serialized text by object identity. */
+/** A kind's provider object: the exports of its module in ../providers (see ./dynamic.ts). */
 function providerOf(kindId: string): pulumi.dynamic.ResourceProvider {
-  let provider = providers.get(kindId);
-  if (!provider) providers.set(kindId, (provider = dynamicProvider(kindId)));
-  return provider;
+  return require(`../providers/${kindId.replace(":", ".")}`);
 }
 
 /** The outputs every resource has; each kind's class declares its own beside them. */

@@ -1,5 +1,6 @@
 // The kinds the bench creates: how the program declares one (captured under mocks, `__provider` included),
 // what each object snapshots, and the same object as a peer would create it.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { deckhouseKind } from "../../provider/deckhouse/api";
 import type { ApiKind } from "../../provider/kube/objects";
@@ -9,6 +10,12 @@ import { captureResources } from "../host/capture";
 import type { RecordedSnapshot } from "./replay";
 
 export const projectDir = path.join(__dirname, "project");
+
+/** The program's files: index.ts and the no-op provider it declares beside the package's kinds. */
+export const programFiles = (): Record<string, string> =>
+  Object.fromEntries(
+    ["index.ts", "nothing.ts"].map((name) => [name, fs.readFileSync(path.join(projectDir, name), "utf8")]),
+  );
 
 export interface BenchKind {
   /** The kind's name in the table. */
@@ -57,11 +64,15 @@ export interface DeclaredResource {
 }
 
 /**
- * The program's resources by their Pulumi name: "disk", "vm" and the no-op "nothing". `development` takes
- * the package from its TypeScript sources instead of `dist/`.
+ * The program's resources by their Pulumi name: "disk", "vm" and the no-op "nothing", as the program in `cwd`
+ * (default: ./project, which finds this package by name) declares them. `development` takes the package from
+ * its TypeScript sources instead of `dist/`.
  */
-export async function declaredResources(development = false): Promise<Map<string, DeclaredResource>> {
-  const resources = await captureResources("index.ts", { cwd: projectDir, development });
+export async function declaredResources(
+  options: { cwd?: string; development?: boolean } = {},
+): Promise<Map<string, DeclaredResource>> {
+  const { cwd = projectDir, development = false } = options;
+  const resources = await captureResources("index.ts", { cwd, development });
   return new Map(
     resources.map((r) => [
       r.name,

@@ -12,12 +12,12 @@ import { connect, disconnectAll, type Cluster } from "../../provider/kube/cluste
 import { sleep } from "../../provider/kube/request";
 import { startEmulator, type Emulator } from "../emulator";
 import { profile } from "../emulator/kinds/profiles";
-import { packageEnv } from "../examples/packageEnv";
+import { makeConsumerProject } from "../host/consumer";
 import {
   benchKinds,
   declaredResources,
   inputsFor,
-  projectDir,
+  programFiles,
   recordedSnapshots,
   type BenchKind,
 } from "./kinds";
@@ -89,6 +89,8 @@ interface Bench {
   emulator: Emulator;
   /** The bench's own connection (the kubectl peer's creates and deletes). */
   cluster: Cluster;
+  /** The project the hosts run in: the bench's program, with this package installed from its tarball. */
+  projectDir: string;
   hostEnv: NodeJS.ProcessEnv;
   declared: Awaited<ReturnType<typeof declaredResources>>;
   kubectlCache: string;
@@ -99,8 +101,14 @@ interface Bench {
 async function main() {
   const options = parseOptions();
   const loadBefore = os.loadavg();
-  progress("capturing the program's resources under mocks, recording the Deckhouse simulator...");
-  const [declared, recordings] = await Promise.all([declaredResources(), recordSimulator(recordedSnapshots)]);
+  progress("installing the package in a project, recording the Deckhouse simulator...");
+  const { "index.ts": program, ...files } = programFiles();
+  const [project, recordings] = await Promise.all([
+    makeConsumerProject({ program, files }),
+    recordSimulator(recordedSnapshots),
+  ]);
+  progress("capturing the program's resources under mocks...");
+  const declared = await declaredResources({ cwd: project.dir });
   // Watches start from recent versions only; a longer history is heap the bench's collector keeps scanning.
   const emulator = await startEmulator({
     types: profile("deckhouse-v1.10"),
@@ -111,8 +119,8 @@ async function main() {
   const bench: Bench = {
     emulator,
     cluster: await connect({ kubeconfig: emulator.kubeconfig }),
-    // The host finds this package by name, built (dist/), as a project that installed it would.
-    hostEnv: { ...packageEnv(false), KUBECONFIG: emulator.kubeconfigPath },
+    projectDir: project.dir,
+    hostEnv: { KUBECONFIG: emulator.kubeconfigPath },
     declared,
     kubectlCache,
     coldStarts: [],
@@ -143,6 +151,7 @@ async function main() {
   } finally {
     await disconnectAll();
     await emulator.stop();
+    await project.cleanup();
     rmSync(kubectlCache, { recursive: true, force: true });
   }
   console.log(report(rows, bench, recordings, loadBefore, os.loadavg()));
@@ -170,7 +179,7 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
     if (who === "floor" || who === "ours") {
       const declared = bench.declared.get(who === "ours" ? kind.resourceName : "nothing")!;
       run = await runThroughHost({
-        cwd: projectDir,
+        cwd: bench.projectDir,
         env: bench.hostEnv,
         type: declared.type,
         inputs: (i) => inputsFor(who === "ours" ? kind : undefined, declared, i),

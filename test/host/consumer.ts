@@ -14,6 +14,8 @@ export interface ConsumerProjectOptions {
   program: string;
   /** "index.ts" (default) or "index.js". */
   programFile?: string;
+  /** More files of the program, by name relative to the project. */
+  files?: Record<string, string>;
   /** More dependencies, as npm specs ("file:/tmp/x.tgz", "1.2.3"). */
   dependencies?: Record<string, string>;
   /** Install this repository's own tarball (needs `npm run build` first); default true. */
@@ -43,6 +45,8 @@ export async function makeConsumerProject(options: ConsumerProjectOptions): Prom
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), `name: ${consumerProjectName}\nruntime: nodejs\n`);
   const program = path.join(dir, options.programFile ?? "index.ts");
   fs.writeFileSync(program, options.program);
+  for (const [name, text] of Object.entries(options.files ?? {}))
+    fs.writeFileSync(path.join(dir, name), text);
   return { dir, program, cleanup: () => fs.promises.rm(dir, { recursive: true, force: true }) };
 }
 

@@ -55,6 +55,12 @@ export type DiffChanges = "DIFF_UNKNOWN" | "DIFF_NONE" | "DIFF_SOME";
 /** The engine dials the address it passes; the dynamic host only checks that an argument is there. */
 const unusedEngineAddress = "127.0.0.1:1";
 
+/**
+ * The engine's gRPC client (Go) widens its receive windows as it measures the connection, up to 16 MiB; grpc-js
+ * keeps HTTP/2's 64 KiB unless told, and a thousand answers at once would wait on window updates.
+ */
+const flowControlWindowBytes = 16 * 1024 * 1024;
+
 /** The engine's own limit on gRPC messages (the serialized provider travels in every property bag). */
 const maxMessageBytes = 400 * 1024 * 1024;
 
@@ -213,6 +219,7 @@ export class Host {
       {
         "grpc.max_receive_message_length": maxMessageBytes,
         "grpc.max_send_message_length": maxMessageBytes,
+        "grpc-node.flow_control_window": flowControlWindowBytes,
       },
     );
   }

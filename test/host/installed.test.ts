@@ -61,6 +61,18 @@ describe("the package installed from its tarball, through the user's project's h
     await project?.cleanup();
   });
 
+  it("stores each kind's provider as a require of its own module, not as its code", () => {
+    for (const kind of everyKind) {
+      const text: string = declared(resources, kind).inputs.__provider;
+      assert.ok(
+        text.includes(`require("pulumi-vm-snapshots/providers/${kind.title}")`),
+        `${kind.title}: ${text}`,
+      );
+      const bytes = Buffer.byteLength(text);
+      assert.ok(bytes < 512, `${kind.title}'s provider is ${bytes} bytes`);
+    }
+  });
+
   for (const kind of everyKind) {
     it(`${kind.title}: create, update labels, replace by trigger, refresh, delete`, async () => {
       await walkLifecycle(engine, kind, declared(resources, kind), clusters.of(kind.platform).store);

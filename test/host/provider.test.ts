@@ -127,6 +127,33 @@ describe("the provider through the dynamic-provider host, from the repository's 
     assert.equal(store.get(VirtualDiskSnapshot, diskKind.namespace, name), undefined);
   });
 
+  it("refreshes and deletes a resource whose state holds the provider text of earlier versions", async () => {
+    const { store } = deckhouse();
+    const { urn, inputs } = diskSnapshot("older-state");
+    const created = await engine.up(undefined, urn, inputs);
+    // Earlier versions serialized every method by value, each calling `lifecycle(kindId)` of the runtime.
+    const method = (name: string, params: string) =>
+      `  ${name}: (${params}) => require("pulumi-vm-snapshots/runtime").lifecycle(kindId).${name}(${params}),`;
+    const olderText = [
+      `const kindId = "deckhouse:VirtualDiskSnapshot";`,
+      `const provider = {`,
+      method("check", "olds, news"),
+      method("diff", "id, olds, news"),
+      method("create", "inputs"),
+      method("read", "id, props"),
+      method("update", "id, olds, news"),
+      method("delete", "id, props"),
+      `};`,
+      `exports.handler = () => provider;`,
+    ].join("\n");
+    const older = { ...created, outputs: { ...created.outputs, __provider: olderText } };
+
+    const refreshed = await engine.host.read(urn, older.id, older.outputs, older.inputs);
+    assert.equal(refreshed.properties.phase, "Ready");
+    await engine.destroy(older);
+    assert.equal(store.get(VirtualDiskSnapshot, diskKind.namespace, created.outputs.name), undefined);
+  });
+
   it("returns bad inputs from Check as failures with their property paths, and sends no Create", async () => {
     const { requests } = clusters.of("deckhouse-v1.10").emulator;
     const creates = requests.count({ verb: "create" });

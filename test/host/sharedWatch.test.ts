@@ -21,7 +21,7 @@ describe("the shared watch through the real host", function () {
 
   before(async () => {
     emulator = await startEmulator({ types: profile("deckhouse-v1.10"), namespace: ns });
-    disk = (await declaredResources(true)).get("disk")!;
+    disk = (await declaredResources({ development: true })).get("disk")!;
     engine = await startEngine({
       cwd: projectDir,
       env: { ...packageEnv(true), KUBECONFIG: emulator.kubeconfigPath },

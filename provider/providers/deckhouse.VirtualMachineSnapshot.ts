@@ -1,0 +1,4 @@
+// deckhouse:VirtualMachineSnapshot's provider object; why it is a module of its own: ../core/dynamic.ts.
+import { dynamicProvider } from "../core/dynamic";
+
+export = dynamicProvider("deckhouse:VirtualMachineSnapshot");
