@@ -221,6 +221,13 @@ export function chooseName(
 }
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+const SUFFIX_LENGTH = 7;
+// Random bytes drawn a page at a time: a thousand Checks at once would otherwise make a thousand small draws.
+let pool = Buffer.alloc(0);
+let drawn = 0;
 function randomSuffix(): string {
-  return [...randomBytes(7)].map((b) => ALPHABET[b % ALPHABET.length]).join("");
+  if (drawn + SUFFIX_LENGTH > pool.length) [pool, drawn] = [randomBytes(4096), 0];
+  let suffix = "";
+  for (let i = 0; i < SUFFIX_LENGTH; i++) suffix += ALPHABET[pool[drawn++] % ALPHABET.length];
+  return suffix;
 }

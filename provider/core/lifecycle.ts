@@ -14,6 +14,7 @@ import {
   type KubeObject,
   type ObjectRef,
 } from "../kube/objects";
+import { waitLimit } from "../kube/abort";
 import { observe } from "../kube/watch";
 import { clusterSettings, stackSettings } from "./config";
 import { cancellation } from "./cancellation";
@@ -141,11 +142,11 @@ export class Lifecycle {
     await this.kind.prepare?.(target.ctx, inputs);
     const manifest = this.manifest(target, inputs);
     const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
-    const deadline = AbortSignal.timeout(seconds * 1000);
     const cancel = cancellation();
+    const deadline = waitLimit(seconds * 1000, cancel);
     let object: KubeObject;
     try {
-      object = await createObject(target.cluster, target.ref, manifest, AbortSignal.any([cancel, deadline]));
+      object = await createObject(target.cluster, target.ref, manifest, deadline.signal);
       this.say(target.ref, "created");
     } catch (e) {
       if (e instanceof ClusterError && e.status === 409 && e.reason === "AlreadyExists") {
@@ -155,7 +156,7 @@ export class Lifecycle {
       } else {
         const why = cancel.aborted
           ? "it was cancelled"
-          : deadline.aborted
+          : deadline.timedOut
             ? `no answer within ${seconds}s (waitTimeoutSeconds)`
             : (e as Error).message;
         const what = `creating ${describe(target.ref)} on ${target.cluster.server} stopped: ${why}`;
@@ -167,6 +168,8 @@ export class Lifecycle {
           `${what}; the cluster may have it, so it is kept in the stack and the next "pulumi up" checks`,
         ]);
       }
+    } finally {
+      deadline.release();
     }
     return this.settle(target, inputs, object);
   }
@@ -304,9 +307,9 @@ export class Lifecycle {
     known: KubeObject,
   ): Promise<{ id: string; outs: Props }> {
     const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
-    const timeout = AbortSignal.timeout(seconds * 1000);
     const cancel = cancellation(); // held: cancelAll() replaces the process-wide signal once it aborted
     const decided = new AbortController(); // a deadline passed with no change to the object
+    const timeout = waitLimit(seconds * 1000, cancel, decided.signal);
     const read = (o: KubeObject) => target.variant.read(o, inputs);
     let last = known;
     let shownStep: string | undefined;
@@ -336,14 +339,14 @@ export class Lifecycle {
           }
           return undefined;
         },
-        AbortSignal.any([timeout, cancel, decided.signal]),
+        timeout.signal,
       );
     } catch (e) {
       if (decided.signal.aborted) {
         outcome = { object: last, reading: decided.signal.reason as Reading };
       } else {
         const reading = read(last);
-        const reason = timeout.aborted
+        const reason = timeout.timedOut
           ? `${describe(target.ref)} is still ${reading.phase || "not ready"} after ${seconds}s` +
             `${reading.reason ? ` (${reading.reason}${reading.message ? `: ${reading.message}` : ""})` : ""}; ` +
             `it is kept in the stack and the next "pulumi up" resumes waiting (raise waitTimeoutSeconds to wait longer)`
@@ -354,6 +357,7 @@ export class Lifecycle {
       }
     } finally {
       clearTimeout(recheck);
+      timeout.release();
     }
     if (!outcome.object) {
       throw new Error(
@@ -379,8 +383,8 @@ export class Lifecycle {
   }
 
   private async untilGone(target: Target, known: KubeObject, seconds: number): Promise<void> {
-    const timeout = AbortSignal.timeout(seconds * 1000);
     const cancel = cancellation(); // held: cancelAll() replaces the process-wide signal once it aborted
+    const timeout = waitLimit(seconds * 1000, cancel);
     let last = known;
     let shown = "";
     try {
@@ -394,12 +398,12 @@ export class Lifecycle {
           if (line !== shown) this.say(target.ref, (shown = line));
           return undefined;
         },
-        AbortSignal.any([timeout, cancel]),
+        timeout.signal,
       );
       this.say(target.ref, "deleted");
     } catch (e) {
       const finalizers = last.metadata.finalizers ?? [];
-      if (timeout.aborted) {
+      if (timeout.timedOut) {
         throw new Error(
           `${describe(target.ref)} is still being deleted after ${seconds}s` +
             (finalizers.length
@@ -415,6 +419,8 @@ export class Lifecycle {
         );
       }
       throw e;
+    } finally {
+      timeout.release();
     }
   }
 

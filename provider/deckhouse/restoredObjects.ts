@@ -2,6 +2,7 @@
 // restore created under new names once the restore resource is deleted (deleteRestoredResources).
 import type { KindContext } from "../core/kind";
 import { deleteObject, describe, getObject, type KubeObject, type ObjectRef } from "../kube/objects";
+import { waitLimit } from "../kube/abort";
 import { observe } from "../kube/watch";
 import { deckhouseKind } from "./api";
 import type { NameReplacement } from "./restoreApis";
@@ -107,7 +108,7 @@ export async function deleteCreatedObjects(
     if (left) deleting.push({ ref, object: left });
   }
   if (!deleting.length) return;
-  const timeout = AbortSignal.timeout(timeoutSeconds * 1000);
+  const timeout = waitLimit(timeoutSeconds * 1000, ctx.signal);
   const last = new Map(deleting.map((d) => [d.ref, d.object]));
   try {
     await Promise.all(
@@ -120,12 +121,12 @@ export async function deleteCreatedObjects(
             last.delete(ref);
             return true;
           },
-          AbortSignal.any([timeout, ctx.signal]),
+          timeout.signal,
         ),
       ),
     );
   } catch (e) {
-    if (!timeout.aborted) throw e;
+    if (!timeout.timedOut) throw e;
     const still = [...last].map(
       ([ref, o]) => `${describe(ref)} (finalizers: ${(o.metadata.finalizers ?? []).join(", ") || "none"})`,
     );
@@ -133,6 +134,8 @@ export async function deleteCreatedObjects(
       `the objects this restore created are still being deleted after ${timeoutSeconds}s: ${still.join("; ")}. ` +
         `Their controllers have not finished; run "pulumi destroy" again to keep waiting (raise deleteTimeoutSeconds to wait longer).`,
     );
+  } finally {
+    timeout.release();
   }
   ctx.say("the VM and disks this restore created are gone");
 }

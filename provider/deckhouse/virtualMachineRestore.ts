@@ -12,6 +12,7 @@ import {
 import type { Json, KindContext, KindDescription, KindVariant } from "../core/kind";
 import { PlatformResource, type SharedArgs } from "../core/resource";
 import { describe, type KubeObject } from "../kube/objects";
+import { waitLimit } from "../kube/abort";
 import { observe } from "../kube/watch";
 import {
   chooseApi,
@@ -137,7 +138,7 @@ export function inputProblems(i: RestoreInputs): CheckFailure[] {
 /** The snapshot once it is Ready: a restore of a snapshot still being taken waits for it, on every API. */
 async function readySnapshot(ctx: KindContext, name: string, seconds: number): Promise<KubeObject> {
   const ref = { api: virtualMachineSnapshot.api, namespace: ctx.namespace, name };
-  const timeout = AbortSignal.timeout(seconds * 1000);
+  const timeout = waitLimit(seconds * 1000, ctx.signal);
   let phase = "";
   try {
     return await observe(
@@ -162,14 +163,16 @@ async function readySnapshot(ctx: KindContext, name: string, seconds: number): P
         }
         return undefined;
       },
-      AbortSignal.any([timeout, ctx.signal]),
+      timeout.signal,
     );
   } catch (e) {
-    if (!timeout.aborted) throw e;
+    if (!timeout.timedOut) throw e;
     throw new Error(
       `${describe(ref)} is still ${phase || "not Ready"} after ${seconds}s; a restore needs a Ready snapshot ` +
         `(raise waitTimeoutSeconds to wait longer).`,
     );
+  } finally {
+    timeout.release();
   }
 }
 

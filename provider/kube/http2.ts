@@ -25,8 +25,16 @@ export const healthCheck = { intervalMs: 30_000, timeoutMs: 15_000 };
 /** A cluster's connection: an h2 session, or undefined when the server speaks HTTP/1.1 only. */
 const sessions = new Map<string, Promise<http2.ClientHttp2Session | undefined>>();
 const http1Only = new Set<string>();
+/** The sessions that are connected, so a request on one need not wait on a promise first. */
+const connected = new Map<string, http2.ClientHttp2Session>();
 /** Streams open per session: a session with none does not keep the process alive. */
 const openStreams = new WeakMap<http2.ClientHttp2Session, number>();
+
+/** The cluster's HTTP/2 session if it is connected and takes new streams; undefined: ask `sessionOf`. */
+export function connectedSession(cluster: Cluster): http2.ClientHttp2Session | undefined {
+  const session = connected.get(cluster.key);
+  return session && !session.closed && !session.destroyed && !process.env.DISABLE_HTTP2 ? session : undefined;
+}
 
 /** The cluster's HTTP/2 session, connecting when there is none; undefined: use HTTP/1.1. */
 export async function sessionOf(
@@ -91,6 +99,8 @@ function connect(
       session.on("error", () => {}); // every open stream reports the failure to its own request
       session.unref();
       checkHealth(session);
+      connected.set(cluster.key, session);
+      session.once("close", () => connected.get(cluster.key) === session && connected.delete(cluster.key));
       resolve(session);
     });
   });
@@ -138,23 +148,25 @@ export function streamRequest(
   const count = openStreams.get(session) ?? 0;
   if (count === 0) session.ref(); // a request in flight keeps the process alive
   openStreams.set(session, count + 1);
-  stream.once("close", () => {
-    const left = (openStreams.get(session) ?? 1) - 1;
-    openStreams.set(session, left);
-    if (left === 0 && !session.destroyed) session.unref();
-  });
   // On a connected session the stream is open at once; otherwise when the session connects.
   if (stream.pending) stream.once("ready", onSent);
   else onSent();
   const answer = new Promise<Answer>((resolve, reject) => {
+    let answered = false;
     stream.once("response", (h) => {
+      answered = true;
       const { ":status": status, ...rest } = h;
       resolve({ statusCode: Number(status), headers: rest as IncomingHttpHeaders, body: stream });
     });
     stream.on("error", reject); // kept: a later error has a listener until the caller attaches its own
-    stream.once("close", () =>
-      reject(Object.assign(new Error("the stream was reset"), { code: "ERR_HTTP2_STREAM_CANCEL" })),
-    );
+    stream.once("close", () => {
+      const left = (openStreams.get(session) ?? 1) - 1;
+      openStreams.set(session, left);
+      if (left === 0 && !session.destroyed) session.unref();
+      // Every stream closes; only one closed before its answer is a failure worth an Error (and its stack).
+      if (!answered)
+        reject(Object.assign(new Error("the stream was reset"), { code: "ERR_HTTP2_STREAM_CANCEL" }));
+    });
   });
   if (request.payload) stream.end(request.payload);
   return { answer, cancel: () => stream.close(http2.constants.NGHTTP2_CANCEL) };
@@ -164,6 +176,7 @@ export function streamRequest(
 export async function closeSessions(): Promise<void> {
   const all = [...sessions.values()];
   sessions.clear();
+  connected.clear();
   http1Only.clear();
   for (const s of all) (await s.catch(() => undefined))?.destroy();
 }

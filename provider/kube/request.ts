@@ -4,7 +4,8 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { ClientHttp2Session } from "node:http2";
 import type { Cluster } from "./cluster";
-import { sessionOf, streamRequest, type Answer } from "./http2";
+import { abortWith } from "./abort";
+import { connectedSession, sessionOf, streamRequest, type Answer } from "./http2";
 
 export interface KubeStatus {
   kind?: string;
@@ -112,15 +113,17 @@ export async function open(
     headers["Content-Type"] = opts.contentType ?? "application/json";
     headers["Content-Length"] = payload.length;
   }
-  let session: ClientHttp2Session | undefined;
-  try {
-    const connecting = sessionOf(cluster, CONNECT_TIMEOUT_MS);
-    session = await (opts.signal ? untilAborted(connecting, opts.signal) : connecting);
-  } catch (e) {
-    throw unreachable(cluster, e as NodeJS.ErrnoException, false, opts.signal);
+  let session = connectedSession(cluster);
+  if (!session) {
+    try {
+      const connecting = sessionOf(cluster, CONNECT_TIMEOUT_MS);
+      session = await (opts.signal ? untilAborted(connecting, opts.signal) : connecting);
+    } catch (e) {
+      throw unreachable(cluster, e as NodeJS.ErrnoException, false, opts.signal);
+    }
   }
   if (opts.signal?.aborted) throw opts.signal.reason;
-  const request = { method: opts.method, path: new URL(cluster.server + opts.path), headers, payload };
+  const request = { method: opts.method, path: opts.path, headers, payload };
   return session
     ? overHttp2(cluster, session, request, opts.signal)
     : overHttp1(cluster, base, request, opts.signal);
@@ -128,9 +131,18 @@ export async function open(
 
 interface Outgoing {
   method: string;
-  path: URL;
+  /** The API path, below the server URL's own path (a proxy's prefix). */
+  path: string;
   headers: Record<string, string | number>;
   payload?: Buffer;
+}
+
+/** The server URL's path, which every API path goes below (a Rancher or proxy prefix), per server. */
+const prefixes = new Map<string, string>();
+function serverPrefix(server: string): string {
+  let prefix = prefixes.get(server);
+  if (prefix === undefined) prefixes.set(server, (prefix = new URL(server).pathname.replace(/\/+$/, "")));
+  return prefix;
 }
 
 /** A failure to get an answer: status 0, which `request` retries. `sent`: the server may have acted on it. */
@@ -154,7 +166,7 @@ function overHttp2(
   try {
     opened = streamRequest(
       session,
-      { ...request, path: request.path.pathname + request.path.search },
+      { ...request, path: serverPrefix(cluster.server) + request.path },
       () => (sent = true),
     );
   } catch (e) {
@@ -165,7 +177,7 @@ function overHttp2(
   const forget = signal && abortWith(signal, cancel);
   return answer.then(
     (a) => {
-      a.body.once("close", () => forget?.());
+      if (forget) a.body.once("close", forget);
       return { answer: a, cancel };
     },
     (e: NodeJS.ErrnoException) => {
@@ -181,11 +193,12 @@ function overHttp1(
   request: Outgoing,
   signal?: AbortSignal,
 ): Promise<Opened> {
-  const secure = request.path.protocol === "https:";
+  const url = new URL(cluster.server + request.path);
+  const secure = url.protocol === "https:";
   let sent = false;
   return new Promise((resolve, reject) => {
     const req = (secure ? https : http).request(
-      request.path,
+      url,
       { method: request.method, headers: request.headers, agent: base.agent },
       (res) =>
         resolve({
@@ -226,32 +239,6 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Requests in flight per signal: one abort listener per signal, however many requests share it. */
-const inFlight = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
-
-/**
- * Stops a request when `signal` aborts; returns what to call once it is over. Node's own `signal` option adds
- * a listener per request, and adding one to a signal that already has n listeners costs O(n): a thousand waits
- * sharing Ctrl-C's signal made that quadratic.
- */
-function abortWith(signal: AbortSignal, stop: (reason: unknown) => void): () => void {
-  let requests = inFlight.get(signal);
-  if (!requests) {
-    const all = new Set<(reason: unknown) => void>();
-    signal.addEventListener(
-      "abort",
-      () => {
-        for (const s of all) s(signal.reason);
-        all.clear();
-      },
-      { once: true },
-    );
-    inFlight.set(signal, (requests = all));
-  }
-  requests.add(stop);
-  return () => requests.delete(stop);
-}
-
 async function once<T>(cluster: Cluster, opts: RequestOptions): Promise<T> {
   const { answer } = await open(cluster, opts);
   return readAnswer<T>(cluster, answer);
@@ -261,19 +248,24 @@ async function once<T>(cluster: Cluster, opts: RequestOptions): Promise<T> {
 export async function readAnswer<T>(cluster: Cluster, res: Answer): Promise<T> {
   const text = await new Promise<string>((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let ended = false;
     res.body.on("data", (c: Buffer) => chunks.push(c));
-    res.body.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    res.body.on("end", () => {
+      ended = true;
+      resolve(Buffer.concat(chunks).toString("utf8"));
+    });
     res.body.on("error", (e: NodeJS.ErrnoException) =>
       reject(
         new ApiError(0, e.code ?? "NetworkError", `connection to ${cluster.server} broke: ${e.message}`),
       ),
     );
     // Closed before its end: the connection went while the answer was on its way.
-    res.body.on("close", () =>
-      reject(
-        new ApiError(0, "NetworkError", `connection to ${cluster.server} broke before the answer ended`),
-      ),
-    );
+    res.body.on("close", () => {
+      if (!ended)
+        reject(
+          new ApiError(0, "NetworkError", `connection to ${cluster.server} broke before the answer ended`),
+        );
+    });
   });
   const status = res.statusCode ?? 0;
   let body: any;

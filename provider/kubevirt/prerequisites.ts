@@ -2,6 +2,7 @@
 // creating it earlier only makes the platform retry with back-off, or cut a snapshot of a half-written disk.
 import type { KindContext } from "../core/kind";
 import { describe, type KubeObject, type ObjectRef } from "../kube/objects";
+import { waitLimit } from "../kube/abort";
 import { observe } from "../kube/watch";
 
 /** What an object's state means for the wait: go on, give up with a reason, or keep waiting (and why). */
@@ -17,7 +18,7 @@ export async function prerequisite(
   seconds: number,
   judge: (o: KubeObject | undefined) => Judgement,
 ): Promise<KubeObject | undefined> {
-  const timeout = AbortSignal.timeout(seconds * 1000);
+  const timeout = waitLimit(seconds * 1000, ctx.signal);
   let shown = "";
   try {
     const { object } = await observe(
@@ -30,14 +31,16 @@ export async function prerequisite(
         if (j.waiting !== shown) ctx.say(`waiting: ${(shown = j.waiting)}`);
         return undefined;
       },
-      AbortSignal.any([timeout, ctx.signal]),
+      timeout.signal,
     );
     return object;
   } catch (e) {
-    if (!timeout.aborted) throw e;
+    if (!timeout.timedOut) throw e;
     throw new Error(
       `${shown || `${describe(ref)} was not read`} after ${seconds}s, so nothing was created ` +
         "(raise waitTimeoutSeconds to wait longer)",
     );
+  } finally {
+    timeout.release();
   }
 }

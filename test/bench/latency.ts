@@ -20,19 +20,21 @@ export interface Latency {
   max: number;
 }
 
-/** Latency per object: when its wait ended minus when its terminal phase was written; undefined if none. */
-export function latencyOf(
-  terminalAt: Map<string, number>,
-  endedAt: Map<string, number>,
-): Latency | undefined {
+/** How long each wait ended after its object's terminal phase was written, ms (objects in both maps). */
+export function waitsAfterTerminal(terminalAt: Map<string, number>, endedAt: Map<string, number>): number[] {
   const values: number[] = [];
   for (const [name, ended] of endedAt) {
     const terminal = terminalAt.get(name);
     if (terminal !== undefined) values.push(ended - terminal);
   }
-  if (!values.length) return undefined;
-  values.sort((a, b) => a - b);
-  return { p50: percentile(values, 50), p99: percentile(values, 99), max: values[values.length - 1] };
+  return values;
+}
+
+/** p50, p99 and max of some waits; undefined for none. */
+export function latencyOf(waits: number[]): Latency | undefined {
+  if (!waits.length) return undefined;
+  const sorted = [...waits].sort((a, b) => a - b);
+  return { p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
 }
 
 /** Nearest-rank percentile of sorted values. */

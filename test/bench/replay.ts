@@ -128,7 +128,7 @@ export function startReplay(store: ObjectStore, recordings: Recording[], pace: P
     const rename = (statusText: string) =>
       JSON.parse(statusText.replaceAll(recording.uid, uid!).replaceAll(recording.name, name!));
     const apply = (i: number) => {
-      const current = store.get(recording.type, namespace, name!);
+      const current = store.peek(recording.type, namespace, name!);
       if (!current || current.metadata.uid !== uid || i >= steps.length) return;
       if (stage === "create" && current.metadata.deletionTimestamp) return; // deleted before it was ready
       const step = steps[i];

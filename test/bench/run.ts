@@ -2,7 +2,7 @@
 // dynamic-provider host, beside the host's own floor and the ways users wait today. Progress goes to stderr,
 // the table (Markdown) and the targets to stdout.
 //   node --import tsx test/bench/run.ts [--sizes 1,100,1000] [--kinds VirtualDiskSnapshot,VirtualMachineSnapshot]
-//     [--controllers instant,delayed] [--peers poller,kubectl]
+//     [--controllers instant,delayed] [--peers poller,kubectl] [--repeat 3]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
@@ -22,7 +22,7 @@ import {
   type BenchKind,
 } from "./kinds";
 import { runKubectlWait, kubectlOnPath } from "./kubectlWait";
-import { latencyOf, percentile, recordTerminalPhases } from "./latency";
+import { latencyOf, percentile, recordTerminalPhases, waitsAfterTerminal } from "./latency";
 import type { PeerRun } from "./peer";
 import { runPoller } from "./poller";
 import { recordSimulator, startReplay, type Pace, type Recording } from "./replay";
@@ -48,6 +48,8 @@ interface Options {
   kinds: BenchKind[];
   controllers: Scenario["controller"][];
   peers: Who[];
+  /** Runs of the floor and of this provider per scenario, alternating; the table shows their medians. */
+  repeat: number;
 }
 
 function parseOptions(): Options {
@@ -57,6 +59,7 @@ function parseOptions(): Options {
       kinds: { type: "string", default: benchKinds.map((k) => k.name).join(",") },
       controllers: { type: "string", default: "instant,delayed" },
       peers: { type: "string", default: "poller,kubectl" },
+      repeat: { type: "string", default: "3" },
     },
   });
   const list = (value: string) => value.split(",").filter(Boolean);
@@ -71,6 +74,10 @@ function parseOptions(): Options {
     if (!Number.isInteger(n) || n < 1) throw new Error(`--sizes: "${s}" is not a positive whole number`);
     return n;
   });
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    throw new Error(`--repeat: "${values.repeat}" is not a positive whole number`);
+  }
   const kindNames = benchKinds.map((k) => k.name);
   return {
     sizes,
@@ -79,6 +86,7 @@ function parseOptions(): Options {
       oneOf("controllers", c, ["instant", "delayed"] as const),
     ),
     peers: list(values.peers).map((p) => oneOf("peers", p, ["poller", "kubectl"] as const)),
+    repeat,
   };
 }
 
@@ -126,6 +134,7 @@ async function main() {
     coldStarts: [],
   };
   const rows: Measured[] = [];
+  const pairs: Pair[] = [];
   try {
     for (const controller of options.controllers) {
       const replay = startReplay(
@@ -134,10 +143,23 @@ async function main() {
         controller === "instant" ? "instant" : delayedPace,
       );
       try {
+        if (controller === options.controllers[0]) await warmUp(bench, options, controller);
         for (const kind of options.kinds) {
           for (const count of options.sizes) {
             const scenario: Scenario = { kind: kind.name, controller, count };
-            for (const who of ["floor", "ours", ...options.peers] as Who[]) {
+            // The host's runs vary from one to the next on a shared machine: the floor and this provider
+            // take turns, so both see the same moments, and each is summarised over its runs.
+            const hostRuns: Record<"floor" | "ours", Run[]> = { floor: [], ours: [] };
+            for (let r = 0; r < options.repeat; r++) {
+              for (const who of ["floor", "ours"] as const) {
+                const run = await measure(bench, kind, scenario, who);
+                progress(describe(run));
+                hostRuns[who].push(run);
+              }
+            }
+            rows.push(summarise(hostRuns.floor), summarise(hostRuns.ours));
+            pairs.push({ scenario, floor: hostRuns.floor, ours: hostRuns.ours });
+            for (const who of options.peers) {
               const row = await measure(bench, kind, scenario, who);
               progress(describe(row));
               rows.push(row);
@@ -154,10 +176,66 @@ async function main() {
     await project.cleanup();
     rmSync(kubectlCache, { recursive: true, force: true });
   }
-  console.log(report(rows, bench, recordings, loadBefore, os.loadavg()));
+  console.log(report(rows, pairs, options.repeat, bench, recordings, loadBefore, os.loadavg()));
 }
 
-async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: Who): Promise<Measured> {
+/**
+ * One uncounted run of the floor and of this provider at the largest N: the bench's own process (the engine's
+ * stand-in and the emulator) compiles its hot paths on its first runs, which would otherwise slow whichever
+ * row comes first. Each host is a fresh process either way, as in every `pulumi up`.
+ */
+async function warmUp(bench: Bench, options: Options, controller: Scenario["controller"]) {
+  const kind = options.kinds[0];
+  const scenario: Scenario = { kind: kind.name, controller, count: Math.max(...options.sizes) };
+  progress(`warming up the bench's process (${kind.name} N=${scenario.count}, not counted)...`);
+  const coldStarts = bench.coldStarts.length;
+  for (const who of ["floor", "ours"] as const) await measure(bench, kind, scenario, who);
+  bench.coldStarts.length = coldStarts;
+}
+
+/** One run of one contender; `waits` are its latencies, which a summary of several runs pools. */
+type Run = Measured & { waits?: number[] };
+
+/** A scenario's runs through the host, in the order they ran. */
+interface Pair {
+  scenario: Scenario;
+  floor: Run[];
+  ours: Run[];
+}
+
+const median = (values: (number | undefined)[]): number | undefined => {
+  const known = values.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
+  if (!known.length) return undefined;
+  const mid = Math.floor(known.length / 2);
+  return known.length % 2 ? known[mid] : (known[mid - 1] + known[mid]) / 2;
+};
+const highest = (values: (number | undefined)[]) => {
+  const known = values.filter((v): v is number => v !== undefined);
+  return known.length ? Math.max(...known) : undefined;
+};
+
+/**
+ * Several runs as one row: the median of the times and CPU, latency percentiles over every wait of every run,
+ * the highest request count, watch count and memory, and all the failures.
+ */
+function summarise(runs: Run[]): Measured {
+  const waits = runs.flatMap((r) => r.waits ?? []);
+  return {
+    scenario: runs[0].scenario,
+    who: runs[0].who,
+    runs: runs.length,
+    createMs: median(runs.map((r) => r.createMs)),
+    totalMs: median(runs.map((r) => r.totalMs)),
+    latency: latencyOf(waits),
+    requestsPerObject: highest(runs.map((r) => r.requestsPerObject)),
+    peakWatches: highest(runs.map((r) => r.peakWatches)),
+    peakRssMb: highest(runs.map((r) => r.peakRssMb)),
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    failures: runs.reduce((sum, r) => sum + (r.failures ?? 0), 0),
+  };
+}
+
+async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: Who): Promise<Run> {
   const { emulator } = bench;
   const { count } = scenario;
   if (who === "kubectl" && !kubectlOnPath()) return { scenario, who, skipped: "kubectl is not on PATH" };
@@ -196,12 +274,14 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
     }
     for (const failure of run.failures.slice(0, 3)) progress(`  failure: ${failure}`);
     const endedAt = "createdAt" in run ? run.createdAt : run.endedAt;
+    const waits = who === "floor" ? undefined : waitsAfterTerminal(terminal.at, endedAt);
     return {
       scenario,
       who,
       createMs: run.createMs,
       totalMs: run.createMs + run.deleteMs,
-      latency: who === "floor" ? undefined : latencyOf(terminal.at, endedAt),
+      latency: waits && latencyOf(waits),
+      waits,
       requestsPerObject: emulator.requests.count({ watch: false }) / count,
       peakWatches: emulator.requests.peakWatches(),
       peakRssMb: run.peakRssMb,
@@ -244,6 +324,8 @@ function describe(row: Measured): string {
 
 function report(
   rows: Measured[],
+  pairs: Pair[],
+  repeat: number,
   bench: Bench,
   recordings: Recording[],
   loadBefore: number[],
@@ -262,6 +344,18 @@ function report(
       `Node ${process.version}, load average ${load(loadBefore)} before and ${load(loadAfter)} after the run.`,
     "",
     renderTable(rows),
+    "",
+    `Through the host, the floor and this provider ran ${repeat} time${repeat > 1 ? "s" : ""} each per scenario, ` +
+      "taking turns; their rows show the median wall and CPU times, latency percentiles over every wait of " +
+      "every run, and the highest request count, watch count and memory. The peers ran once.",
+    ...pairs
+      .filter((p) => p.scenario.controller === "instant" && p.scenario.count === 1000)
+      .map(
+        (p) =>
+          `${p.scenario.kind} instant N=1000, each turn's total ÷ the floor's run before it: ` +
+          p.ours.map((o, i) => `${(o.totalMs! / p.floor[i].totalMs!).toFixed(2)}×`).join(", ") +
+          ` (floor ${p.floor.map((f) => (f.totalMs! / 1000).toFixed(2)).join(", ")} s).`,
+      ),
     "",
     "Targets:",
     renderChecks(checkTargets(rows)),

@@ -20,6 +20,8 @@ export interface Scenario {
 export interface Measured {
   scenario: Scenario;
   who: Who;
+  /** How many runs the row summarises (one when unset). */
+  runs?: number;
   /** Why the run was skipped; nothing else is set then. */
   skipped?: string;
   createMs?: number;
@@ -68,7 +70,7 @@ export function renderTable(rows: Measured[]): string {
     const cells = row.skipped
       ? [whoLabel[row.who], `skipped: ${row.skipped}`, ...Array(10).fill("")]
       : [
-          whoLabel[row.who],
+          row.runs && row.runs > 1 ? `${whoLabel[row.who]}, median of ${row.runs} runs` : whoLabel[row.who],
           seconds(row.createMs),
           seconds(row.totalMs),
           row.latency ? `${ms(row.latency.p50)} / ${ms(row.latency.p99)} / ${ms(row.latency.max)}` : "—",

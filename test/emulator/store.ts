@@ -281,6 +281,11 @@ export class ObjectStore {
     return o && clone(o);
   }
 
+  /** The stored object itself, without a copy, for a reader on a hot path; it must not be modified. */
+  peek(type: ResourceType, ns: string | undefined, name: string): Readonly<KubeObject> | undefined {
+    return this.find(this.key(type, ns, name));
+  }
+
   mustGet(type: ResourceType, ns: string | undefined, name: string): KubeObject {
     const o = this.get(type, ns, name);
     if (!o) throw this.notFound(type, name);
@@ -391,8 +396,8 @@ export class ObjectStore {
     }
     let next: KubeObject;
     if (opts.subresource === "status") {
-      next = clone(old);
-      next.status = clone(input.status);
+      next = { ...old, metadata: clone(old.metadata), status: clone(input.status) };
+      if (old.spec !== undefined) next.spec = clone(old.spec);
       if (input.metadata?.managedFields) next.metadata.managedFields = clone(input.metadata.managedFields);
     } else {
       next = clone(input);

@@ -1,13 +1,16 @@
 // How the provider talks to the API server: HTTP/2 over one TLS connection, as kubectl does, with more requests
 // at once than the server takes streams; HTTP/1.1 where the server (or a proxy in front of it) offers no HTTP/2.
 import assert from "node:assert/strict";
+import * as http2 from "node:http2";
 import * as net from "node:net";
 import { connect, disconnectAll } from "../../provider/kube/cluster";
-import { deleteObject, type KubeObject } from "../../provider/kube/objects";
+import { deleteObject, getObject, type KubeObject } from "../../provider/kube/objects";
 import { healthCheck } from "../../provider/kube/http2";
 import { observe } from "../../provider/kube/watch";
 import { startEmulator, type Emulator } from "../emulator";
 import { VirtualDiskSnapshot } from "../emulator/kinds/deckhouse";
+import { renderKubeconfig } from "../emulator/kubeconfig";
+import { servingCertificates } from "../emulator/tls";
 import { api, createDiskSnapshot } from "./diskSnapshots";
 
 const ns = "transport-test";
@@ -116,7 +119,56 @@ describe("the connection to the API server", () => {
     assert.equal(requests.filter((r) => r.verb === "delete").length, 20);
     assert.deepEqual([...new Set(requests.map((r) => r.httpVersion))], ["1.1"]);
   });
+
+  // Rancher and other proxies serve a cluster's API below a path of their own (https://rancher/k8s/clusters/c-1).
+  for (const protocol of ["HTTP/2", "HTTP/1.1"]) {
+    it(`keeps the path of a server URL that has one, over ${protocol}`, async () => {
+      const proxy = await prefixedServer();
+      if (protocol === "HTTP/1.1") process.env.DISABLE_HTTP2 = "1";
+      try {
+        for (const server of [`${proxy.url}/k8s/clusters/c-1`, `${proxy.url}/k8s/clusters/c-1/`]) {
+          const kubeconfig = renderKubeconfig({
+            url: server,
+            token: "t",
+            namespace: ns,
+            caCert: proxy.caCert,
+          });
+          const cluster = await connect({ kubeconfig });
+          const found = await getObject(cluster, { api, namespace: ns, name: "snap" });
+          assert.equal(found?.metadata.name, "snap");
+          await disconnectAll();
+        }
+      } finally {
+        delete process.env.DISABLE_HTTP2;
+        proxy.close();
+      }
+      const path = `/k8s/clusters/c-1/apis/virtualization.deckhouse.io/v1alpha2/namespaces/${ns}/virtualdisksnapshots/snap`;
+      assert.deepEqual(proxy.paths, [path, path]);
+      assert.deepEqual(proxy.versions, protocol === "HTTP/2" ? ["2.0", "2.0"] : ["1.1", "1.1"]);
+    });
+  }
 });
+
+/** A TLS server that records the path of every request and answers each with the same object. */
+async function prefixedServer() {
+  const { caCert, cert, key } = await servingCertificates();
+  const paths: string[] = [];
+  const versions: string[] = [];
+  const server = http2.createSecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
+    paths.push(req.url);
+    versions.push(req.httpVersion);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ kind: "VirtualDiskSnapshot", metadata: { name: "snap", namespace: ns } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    caCert,
+    paths,
+    versions,
+    close: () => server.close(),
+  };
+}
 
 /** A TCP relay to the emulator whose open connections can be frozen: nothing passes, nothing is closed. */
 async function freezableProxy(port: number) {

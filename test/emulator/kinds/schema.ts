@@ -116,10 +116,16 @@ const patterns = new Map<string, RegExp>();
 const regexOf = (p: string) =>
   patterns.get(p) ?? patterns.set(p, new RegExp(p.replace(/\(\?P</g, "(?<"))).get(p)!;
 
+// Schemas are fixed once served: whether one has CEL rules anywhere is worked out once.
+const withRules = new WeakMap<Schema, boolean>();
 function hasRules(s: Schema): boolean {
-  if (s.rules?.length) return true;
-  const children = [...Object.values(s.properties ?? {}), s.items, s.additionalProperties];
-  return children.some((c) => c !== undefined && hasRules(c));
+  let known = withRules.get(s);
+  if (known === undefined) {
+    const children = [...Object.values(s.properties ?? {}), s.items, s.additionalProperties];
+    known = !!s.rules?.length || children.some((c) => c !== undefined && hasRules(c));
+    withRules.set(s, known);
+  }
+  return known;
 }
 
 // Errors after which the apiserver does not evaluate CEL rules (hasBlockingErr in its CR strategy).
