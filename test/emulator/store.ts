@@ -396,8 +396,10 @@ export class ObjectStore {
     }
     let next: KubeObject;
     if (opts.subresource === "status") {
-      next = { ...old, metadata: clone(old.metadata), status: clone(input.status) };
-      if (old.spec !== undefined) next.spec = clone(old.spec);
+      // Everything but the stored status is copied; the written one replaces it (in its place among the keys).
+      next = {} as KubeObject;
+      for (const k in old) next[k] = k === "status" ? undefined : clone(old[k]);
+      next.status = clone(input.status);
       if (input.metadata?.managedFields) next.metadata.managedFields = clone(input.metadata.managedFields);
     } else {
       next = clone(input);
