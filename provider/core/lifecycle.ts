@@ -179,7 +179,7 @@ export class Lifecycle {
     const object = await this.recordOf(target);
     if (!object) {
       // A finished operation's record may be garbage-collected; its outcome stays what was recorded.
-      if (this.kind.oneShot && props.phase) return { id, props: stripProvider(props) };
+      if (this.kind.oneShot && props.phase) return { id, props: publicOf(props) };
       this.say(target.ref, "no longer exists in the cluster; removing it from the stack");
       return {};
     }
@@ -197,7 +197,7 @@ export class Lifecycle {
     if (!object) {
       // A one-shot operation never runs again by itself; keep its outcome with the new inputs.
       if (this.kind.oneShot && olds.phase)
-        return { outs: { ...stripProvider(olds), ...stripProvider(news), ...this.observedOf(olds) } };
+        return { outs: { ...publicOf(olds), ...publicOf(news), ...this.observedOf(olds) } };
       // Deleted outside Pulumi (or a failed attempt was cleaned up): declare it again.
       const { outs } = await this.createAndWait(news);
       return { outs };
@@ -435,7 +435,7 @@ export class Lifecycle {
       creationTimestamp: object?.metadata.creationTimestamp ?? null,
       ...target.variant.outputs(object, inputs),
     };
-    return JSON.parse(JSON.stringify({ ...stripProvider(inputs), ...observed }));
+    return JSON.parse(JSON.stringify({ ...publicOf(inputs), ...observed }));
   }
 
   /** A partial failure: the engine keeps the object in state with these outputs (and the provider text). */
@@ -464,7 +464,15 @@ export class Lifecycle {
 /** The resource id Pulumi stores: namespace/name. */
 const idOf = (ref: ObjectRef) => `${ref.namespace}/${ref.name}`;
 
-const stripProvider = ({ __provider: _p, ...rest }: Props) => rest;
+/**
+ * The inputs that belong in outputs: not the provider text (the host adds it) nor the inputs only Check uses.
+ * Outputs travel in every Create answer and Delete request and are stored in the state.
+ */
+const publicOf = (props: Props): Props => {
+  const out: Props = {};
+  for (const k in props) if (k !== "__provider" && !INTERNAL_INPUTS.includes(k)) out[k] = props[k];
+  return out;
+};
 
 function progressLine(r: Reading): string {
   return `${r.phase || "waiting for the controller to pick it up"}${r.reason ? ` (${r.reason}${r.message ? `: ${r.message}` : ""})` : ""}`;

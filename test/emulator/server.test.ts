@@ -684,6 +684,36 @@ describe("emulator server", function () {
       assert.equal(new Set(versions).size, versions.length, "no event is delivered twice");
     });
 
+    it("replays each version as it was written, status and deletion included", async () => {
+      const created = await create(widget("v", { metadata: { finalizers: ["toys.emulator.test/keep"] } }));
+      for (const phase of ["InProgress", "Ready"]) {
+        const res = await rawRequest(emu, "PATCH", `${WIDGETS}/v/status`, {
+          contentType: "application/merge-patch+json",
+          body: { status: { phase } },
+        });
+        assert.equal(res.status, 200, res.text);
+      }
+      await objects.delete({ apiVersion: `${GROUP}/v1`, kind: "Widget", metadata: { name: "v" } });
+      await mergePatch("v", { metadata: { finalizers: null } });
+
+      const stream = await watch(WIDGETS, { resourceVersion: created.metadata?.resourceVersion });
+      const replayed = await stream.next(4);
+      assert.deepEqual(
+        replayed.map((e) => [
+          e.type,
+          e.object.status?.phase,
+          e.object.metadata.deletionTimestamp !== undefined,
+          e.object.metadata.finalizers,
+        ]),
+        [
+          ["MODIFIED", "InProgress", false, ["toys.emulator.test/keep"]],
+          ["MODIFIED", "Ready", false, ["toys.emulator.test/keep"]],
+          ["MODIFIED", "Ready", true, ["toys.emulator.test/keep"]],
+          ["DELETED", "Ready", true, undefined],
+        ],
+      );
+    });
+
     it("sends an ERROR event with 410 Expired for a compacted resourceVersion", async () => {
       const created = await create(widget("old"));
       await mergePatch("old", { spec: { size: 2 } });

@@ -114,7 +114,8 @@ export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 export interface StoreEvent {
   type: WatchEventType;
   collection: string;
-  object: KubeObject; // a private copy: listeners may keep it
+  /** The stored version, shared with the store and every listener: keep it, never modify it. */
+  object: KubeObject;
   /** The state before a MODIFIED or DELETED write, so label-filtered watches see objects leave and enter. */
   previous?: KubeObject;
   resourceVersion: number;
@@ -168,6 +169,11 @@ export interface StoreOptions {
   historyWindow?: number;
 }
 
+/**
+ * Stored versions are never modified: every write stores a new object, which shares what it did not change with
+ * the version before. What leaves the store for a caller (get, list, the result of a write, a watch's replay) is
+ * a copy; listeners and `peek` see the stored version itself.
+ */
 export class ObjectStore {
   private rv = 1000;
   private readonly collections = new Map<string, Map<string, KubeObject>>(); // collection -> ns/name -> object
@@ -254,7 +260,7 @@ export class ObjectStore {
     const event: StoreEvent = {
       type,
       collection: collectionOf(t),
-      object: clone(obj),
+      object: obj,
       ...(previous ? { previous } : {}),
       resourceVersion: Number(obj.metadata.resourceVersion),
     };
@@ -396,10 +402,9 @@ export class ObjectStore {
     }
     let next: KubeObject;
     if (opts.subresource === "status") {
-      // Everything but the stored status is copied; the written one replaces it (in its place among the keys).
-      next = {} as KubeObject;
-      for (const k in old) next[k] = k === "status" ? undefined : clone(old[k]);
-      next.status = clone(input.status);
+      // The stored version is kept as it is but for its status (in its place among the keys) and the metadata
+      // the write sets; stored versions are never modified, so the new one shares the rest with it.
+      next = { ...old, metadata: { ...old.metadata }, status: clone(input.status) };
       if (input.metadata?.managedFields) next.metadata.managedFields = clone(input.metadata.managedFields);
     } else {
       next = clone(input);
@@ -519,18 +524,21 @@ export class ObjectStore {
     }
     if ((old.metadata.finalizers ?? []).length) {
       if (old.metadata.deletionTimestamp) return clone(old);
-      const next = clone(old);
-      next.metadata.deletionTimestamp = now();
-      next.metadata.deletionGracePeriodSeconds = 0;
-      if (opts.dryRun) return next;
+      const next = {
+        ...old,
+        metadata: { ...old.metadata, deletionTimestamp: now(), deletionGracePeriodSeconds: 0 },
+      };
+      if (opts.dryRun) return clone(next);
       next.metadata.resourceVersion = String(++this.rv);
       this.put(key, next);
       this.emit("MODIFIED", type, next, old);
       return clone(next);
     }
-    const gone = clone(old);
-    gone.metadata.deletionTimestamp = gone.metadata.deletionTimestamp ?? now();
-    if (opts.dryRun) return gone;
+    const gone = {
+      ...old,
+      metadata: { ...old.metadata, deletionTimestamp: old.metadata.deletionTimestamp ?? now() },
+    };
+    if (opts.dryRun) return clone(gone);
     gone.metadata.resourceVersion = String(++this.rv);
     this.remove(key);
     this.emit("DELETED", type, gone, old);

@@ -303,6 +303,12 @@ export async function walkLifecycle(
   assert.equal(created.id, `${kind.namespace}/${name}`);
   assert.equal(created.outputs.phase, kind.donePhase);
   assert.equal(objectOf(name)?.metadata.uid, created.outputs.uid);
+  for (const key of ["resourceName", "ownerId", "autoNamed"]) {
+    assert.ok(
+      key in created.inputs && !(key in created.outputs),
+      `${key} stays an input, not a stack output`,
+    );
+  }
 
   const labelled = { ...resource.inputs, labels: LABELS };
   const updated = await engine.up(created, urn, labelled);

@@ -1,5 +1,11 @@
 // Test helper: resolves when an object reaches a state, driven by store events (no polling).
-import { collectionOf, type KubeObject, type ObjectStore, type ResourceType } from "../emulator/store";
+import {
+  collectionOf,
+  copyJson,
+  type KubeObject,
+  type ObjectStore,
+  type ResourceType,
+} from "../emulator/store";
 
 /**
  * Resolves with the object once `predicate` holds for it (it receives `undefined` while the object does
@@ -27,7 +33,7 @@ export function waitFor(
       if (event.collection !== collection || metadata.name !== name) return;
       if (type.namespaced && metadata.namespace !== namespace) return;
       last = event.type === "DELETED" ? undefined : event.object;
-      if (predicate(last)) finish(() => resolve(last));
+      if (predicate(last)) finish(() => resolve(last && copyJson(last))); // the caller's own copy
     });
     const timer = setTimeout(() => {
       const seen = last ? JSON.stringify({ phase: last.status?.phase, status: last.status }) : "absent";
