@@ -138,11 +138,12 @@ for (const emulated of suites) {
 
     const checked = (news: Record<string, unknown>, olds: Record<string, unknown> = {}) =>
       cluster.inputs(restore, { virtualMachineSnapshotName: "before-change", ...news }, olds);
-    /** `pulumi up` of a new restore resource. */
+    /** `pulumi up` of a new restore resource; `inputs` are what the state keeps as its inputs. */
     const up = async (news: Record<string, unknown>) => {
-      const { result, error, lines } = await withProgress(async () => restore.create(await checked(news)));
+      const inputs = await checked(news);
+      const { result, error, lines } = await withProgress(() => restore.create(inputs));
       if (error) throw error;
-      return { ...result!, lines };
+      return { ...result!, inputs, lines };
     };
     const destroy = (id: string, outs: Record<string, any>) => withProgress(() => restore.delete(id, outs));
     const operations = async () =>
@@ -325,8 +326,7 @@ for (const emulated of suites) {
 
     it("keeps the outcome when the platform garbage-collects the record, and runs nothing again", async () => {
       const news = { namePrefix: "gc-", resourceName: "gc" };
-      const inputs = await checked(news);
-      const { id, outs } = await restore.create(inputs);
+      const { id, outs, inputs } = await up(news);
       const type = restoreType(outs.apiKind);
       if (cluster.controller && outs.apiKind !== "VirtualMachineRestore") {
         cluster.controller.collectFinishedOperations(); // as the nightly run does 24 h later
