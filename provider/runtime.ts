@@ -1,5 +1,6 @@
 // The process-wide side of the provider, loaded by package name from the serialized provider's methods:
 // the registry of kinds, stack settings, and (through ../kube) the shared connections and watches.
+import { saveCompileCache } from "./compileCache"; // first: it makes the modules below load faster next time
 import { setStackSettings } from "./core/config";
 import type { KindDescription } from "./core/kind";
 import { Lifecycle } from "./core/lifecycle";
@@ -20,6 +21,7 @@ const kinds: KindDescription<any>[] = [
 ];
 
 const lifecycles = new Map(kinds.map((k) => [k.id, new Lifecycle(k)]));
+saveCompileCache();
 
 export function lifecycle(kindId: string): Lifecycle {
   const l = lifecycles.get(kindId);

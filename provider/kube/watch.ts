@@ -13,6 +13,7 @@ import {
 } from "./objects";
 import type { Answer } from "./http2";
 import { ApiError, open, readAnswer, retryDelayMs, type Opened } from "./request";
+import { readHead, type WatchHead } from "./watchLine";
 
 /** What happened to a watch, named so progress lines and errors can say exactly that. */
 export type WatchOutcome =
@@ -53,6 +54,8 @@ export function observe<T>(
 /** Counters for tests and the benchmark. */
 export const watchStats = { opened: 0, open: 0, peak: 0, relists: 0, resumes: 0, gets: 0 };
 
+const INVALID = Symbol("not JSON");
+
 /** How long a watch stays open after its last waiter left, so a following resource reuses it. */
 const LINGER_MS = 2_000;
 
@@ -65,17 +68,62 @@ interface Waiter {
   fail(error: Error): void;
 }
 
-const rvOf = (o: KubeObject | undefined): bigint => {
+const rvFrom = (text: string | undefined): bigint => {
   try {
-    return BigInt(o?.metadata?.resourceVersion ?? -1);
+    return BigInt(text ?? -1);
   } catch {
     return -1n; // resourceVersions are opaque; a non-numeric one is never trusted as newer
   }
 };
+const rvOf = (o: KubeObject | undefined) => rvFrom(o?.metadata?.resourceVersion);
+
+/** An object's newest known state: undefined once gone, or the watch line it came in until someone reads it. */
+interface Latest {
+  rv: bigint;
+  object: KubeObject | undefined;
+  line?: string;
+}
+
+/** One line of the watch stream: its head, and the object when the line had to be parsed to read the head. */
+interface Change extends WatchHead {
+  line: string;
+  object?: KubeObject & { code?: number; message?: string };
+}
+
+function changeOf(line: string): Change | undefined {
+  const head = readHead(line);
+  if (head) return { ...head, line };
+  try {
+    const event = JSON.parse(line);
+    const meta = event?.object?.metadata;
+    return {
+      type: event.type,
+      name: meta?.name,
+      resourceVersion: meta?.resourceVersion,
+      line,
+      object: event.object,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The object a change carries, parsing its line if that was not done yet; undefined if the line is not JSON. */
+function objectOf(change: { line?: string; object?: KubeObject }): KubeObject | undefined {
+  if (change.object === undefined && change.line !== undefined) {
+    try {
+      change.object = JSON.parse(change.line).object;
+    } catch {
+      return undefined;
+    }
+    change.line = undefined;
+  }
+  return change.object;
+}
 
 class CollectionWatch {
   private readonly waiters = new Map<string, Set<Waiter>>();
-  private readonly latest = new Map<string, { object: KubeObject | undefined; rv: bigint }>();
+  private readonly latest = new Map<string, Latest>();
   private sessionStart: bigint | undefined; // events after this resourceVersion are all in `latest`
   private lastRV: string | undefined;
   private req: Opened | undefined;
@@ -136,12 +184,26 @@ class CollectionWatch {
       if (known) waiter.visit(known, rvOf(known));
       if (!this.has(waiter)) return; // settled by the known state alone
       const cached = this.latest.get(name);
-      if (cached && cached.rv > waiter.seen) waiter.visit(cached.object, cached.rv);
+      let unreadable = false;
+      if (cached && cached.rv > waiter.seen) {
+        const object = this.stateOf(cached);
+        if (object === INVALID) {
+          this.latest.delete(name);
+          unreadable = true;
+        } else {
+          waiter.visit(object, cached.rv);
+        }
+      }
       if (!this.has(waiter)) return;
       const knownRV = rvOf(known);
-      if (this.sessionStart === undefined && known && knownRV >= 0n) {
+      if (this.sessionStart === undefined && known && knownRV >= 0n && !unreadable) {
         this.start(String(knownRV));
-      } else if (!known || knownRV < 0n || (this.sessionStart !== undefined && knownRV < this.sessionStart)) {
+      } else if (
+        unreadable ||
+        !known ||
+        knownRV < 0n ||
+        (this.sessionStart !== undefined && knownRV < this.sessionStart)
+      ) {
         // Changes between what the caller saw and the watch's start could be missed: read it once.
         this.readOnce(waiter);
       }
@@ -241,45 +303,64 @@ class CollectionWatch {
         this.connect(); // a normal rotation: resume at once
       }
     };
+    const notJson = "the watch stream sent a line that is not JSON";
     res.body.setEncoding("utf8");
     res.body.on("data", (chunk: string) => {
       buffer += chunk;
+      // Of the changes in one read, each object's newest is the one used: a controller that wrote several
+      // steps at once is seen at its last. Its line is parsed only if someone waits for the object.
+      const newest = new Map<string, Change>();
       let from = 0;
       let nl: number;
       while ((nl = buffer.indexOf("\n", from)) >= 0) {
-        const line = buffer.slice(from, nl).trim();
+        const line = buffer.slice(from, nl);
         from = nl + 1;
-        if (!line) continue;
-        let event: { type: string; object: any };
-        try {
-          event = JSON.parse(line);
-        } catch {
-          return end("the watch stream sent a line that is not JSON");
-        }
-        if (event.type === "ERROR") {
+        if (!line.trim()) continue;
+        const change = changeOf(line);
+        if (!change) return end(this.deliver(newest) ?? notJson);
+        if (change.type === "ERROR") {
+          const status = objectOf(change) as Change["object"];
           return end(
-            event.object?.code === 410 ? "expired" : `watch error: ${event.object?.message ?? "unknown"}`,
+            this.deliver(newest) ??
+              (status?.code === 410 ? "expired" : `watch error: ${status?.message ?? "unknown"}`),
           );
         }
         this.failures = 0;
-        this.onEvent(event.type, event.object);
+        if (change.resourceVersion) this.lastRV = change.resourceVersion;
+        if (change.type === "BOOKMARK" || change.name === undefined) continue;
+        newest.delete(change.name);
+        newest.set(change.name, change);
       }
       buffer = buffer.slice(from);
+      const problem = this.deliver(newest);
+      if (problem) end(problem);
     });
     res.body.on("end", () => end());
     res.body.on("error", (e) => end(`the watch connection broke (${e.message})`));
     res.body.on("close", () => end(ended ? undefined : "the watch connection closed"));
   }
 
-  private onEvent(type: string, object: KubeObject) {
-    const rvText = object?.metadata?.resourceVersion;
-    if (rvText) this.lastRV = rvText;
-    if (type === "BOOKMARK") return;
-    const name = object.metadata.name;
-    const rv = rvOf(object);
-    const state = type === "DELETED" ? undefined : object;
-    this.latest.set(name, { object: state, rv });
-    for (const w of [...(this.waiters.get(name) ?? [])]) w.visit(state, rv);
+  /** Records each change and shows it to the object's waiters; a problem if a line they need is not JSON. */
+  private deliver(changes: Map<string, Change>): string | undefined {
+    for (const [name, change] of changes) {
+      const rv = rvFrom(change.resourceVersion);
+      const entry: Latest =
+        change.type === "DELETED"
+          ? { object: undefined, rv }
+          : { object: change.object, rv, line: change.object === undefined ? change.line : undefined };
+      this.latest.set(name, entry);
+      const set = this.waiters.get(name);
+      if (!set) continue;
+      const state = this.stateOf(entry);
+      if (state === INVALID) return "the watch stream sent a line that is not JSON";
+      for (const w of [...set]) w.visit(state, rv);
+    }
+    return undefined;
+  }
+
+  private stateOf(entry: Latest): KubeObject | undefined | typeof INVALID {
+    if (entry.line === undefined) return entry.object;
+    return objectOf(entry) ?? INVALID;
   }
 
   private async relist() {

@@ -55,6 +55,29 @@ describe("shared watch", function () {
     assert.equal(emu.requests.count({ watch: false }), names.length);
   });
 
+  it("gives a late waiter the newest state the watch already carried, without reading the object", async () => {
+    const first = await create("first");
+    const firstReady = untilPhase(first, "Ready"); // opens the shared watch
+    const late = await create("late");
+    for (const phase of ["Pending", "InProgress", "Ready"]) setPhase("late", phase);
+    setPhase("first", "Ready");
+    await firstReady; // the watch has carried every change of "late" too
+    const seen: string[] = [];
+    const done = await observe(
+      { cluster, api, namespace: ns, name: "late" },
+      late,
+      (o) => (seen.push(o?.status?.phase ?? "none"), o?.status?.phase === "Ready" ? o : undefined),
+      AbortSignal.timeout(5000),
+    );
+    assert.equal(done.status.phase, "Ready");
+    assert.equal(
+      done.metadata.resourceVersion,
+      emu.store.get(VirtualDiskSnapshot, ns, "late")!.metadata.resourceVersion,
+    );
+    assert.deepEqual(seen, ["none", "Ready"]); // the create's answer, then the newest change
+    assert.equal(emu.requests.count({ watch: false }), 2); // the two creates
+  });
+
   it("misses no terminal event when every watch is cut after each event", async () => {
     const o = await create("cut");
     emu.faults.cutWatchesAfter({ events: 1 });
