@@ -117,10 +117,10 @@ export async function deleteObject(
   signal?: AbortSignal,
 ): Promise<KubeObject | undefined> {
   try {
+    // DeleteOptions as a query parameter (the API takes either): a request without a body is one frame.
     const res = await request<KubeObject & { kind?: string }>(cluster, {
       method: "DELETE",
-      path: objectPath(ref),
-      body: { kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" },
+      path: `${objectPath(ref)}?propagationPolicy=Background`,
       signal,
     });
     // Without finalizers the object is gone already (some servers answer with a Status instead of it).
