@@ -303,7 +303,6 @@ class CollectionWatch {
         this.connect(); // a normal rotation: resume at once
       }
     };
-    const notJson = "the watch stream sent a line that is not JSON";
     res.body.setEncoding("utf8");
     res.body.on("data", (chunk: string) => {
       buffer += chunk;
@@ -317,13 +316,14 @@ class CollectionWatch {
         from = nl + 1;
         if (!line.trim()) continue;
         const change = changeOf(line);
-        if (!change) return end(this.deliver(newest) ?? notJson);
+        if (!change) {
+          this.deliver(newest);
+          return end("the watch stream sent a line that is not JSON"); // resumes from the line before
+        }
         if (change.type === "ERROR") {
+          this.deliver(newest);
           const status = objectOf(change) as Change["object"];
-          return end(
-            this.deliver(newest) ??
-              (status?.code === 410 ? "expired" : `watch error: ${status?.message ?? "unknown"}`),
-          );
+          return end(status?.code === 410 ? "expired" : `watch error: ${status?.message ?? "unknown"}`);
         }
         this.failures = 0;
         if (change.resourceVersion) this.lastRV = change.resourceVersion;
@@ -332,16 +332,15 @@ class CollectionWatch {
         newest.set(change.name, change);
       }
       buffer = buffer.slice(from);
-      const problem = this.deliver(newest);
-      if (problem) end(problem);
+      this.deliver(newest);
     });
     res.body.on("end", () => end());
     res.body.on("error", (e) => end(`the watch connection broke (${e.message})`));
     res.body.on("close", () => end(ended ? undefined : "the watch connection closed"));
   }
 
-  /** Records each change and shows it to the object's waiters; a problem if a line they need is not JSON. */
-  private deliver(changes: Map<string, Change>): string | undefined {
+  /** Records each change and shows it to the object's waiters. */
+  private deliver(changes: Map<string, Change>): void {
     for (const [name, change] of changes) {
       const rv = rvFrom(change.resourceVersion);
       const entry: Latest =
@@ -352,10 +351,14 @@ class CollectionWatch {
       const set = this.waiters.get(name);
       if (!set) continue;
       const state = this.stateOf(entry);
-      if (state === INVALID) return "the watch stream sent a line that is not JSON";
+      if (state === INVALID) {
+        // Its head read well but the rest is not JSON: the watch has moved past it, so read the object.
+        this.latest.delete(name);
+        for (const w of [...set]) this.readOnce(w);
+        continue;
+      }
       for (const w of [...set]) w.visit(state, rv);
     }
-    return undefined;
   }
 
   private stateOf(entry: Latest): KubeObject | undefined | typeof INVALID {

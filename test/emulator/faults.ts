@@ -10,6 +10,8 @@ export interface WatchControl {
   bookmarkAll(): void;
   /** Cuts every stream (open now or later) by this policy; undefined switches cutting off. */
   setCutPolicy(policy: WatchCutPolicy | undefined): void;
+  /** The next `n` events sent lose their last characters, so they are no longer JSON. */
+  truncateNextEvents(n: number): void;
 }
 
 export interface WatchCutPolicy {
@@ -60,6 +62,11 @@ export class Faults {
 
   cutAllWatchesNow(): void {
     this.watches.cutAll();
+  }
+
+  /** The next `n` watch events arrive cut short (a broken proxy): their start is intact, their end missing. */
+  truncateNextWatchEvents(n = 1): void {
+    this.watches.truncateNextEvents(n);
   }
 
   /** The next `n` watch requests get an ERROR event with a 410 Expired Status, as for a compacted resourceVersion. */
@@ -125,6 +132,7 @@ export class Faults {
     this.goneWatches = 0;
     this.delayMs = 0;
     this.watches.setCutPolicy(undefined);
+    this.watches.truncateNextEvents(0);
   }
 
   // What the server asks before it answers.

@@ -157,6 +157,7 @@ export class WatchHub implements WatchControl {
   private readonly bookmarking = new Set<Watcher>();
   private bookmarkTimer: NodeJS.Timeout | undefined;
   private cutPolicy: WatchCutPolicy | undefined;
+  private truncating = 0;
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -263,6 +264,10 @@ export class WatchHub implements WatchControl {
   private send(w: Watcher, text: string) {
     if (w.res.destroyed || w.cut) return;
     w.delivered++;
+    if (this.truncating > 0) {
+      this.truncating--;
+      text = `${text.slice(0, -4)}\n`;
+    }
     const cutAfter = this.cutPolicy?.events;
     if (cutAfter !== undefined && w.delivered >= cutAfter) {
       // Cut abruptly, but after the event left: a real connection loss never un-sends bytes.
@@ -298,6 +303,10 @@ export class WatchHub implements WatchControl {
 
   bookmarkAll(): void {
     for (const w of this.bookmarking) this.bookmark(w);
+  }
+
+  truncateNextEvents(n: number): void {
+    this.truncating = n;
   }
 
   setCutPolicy(policy: WatchCutPolicy | undefined): void {

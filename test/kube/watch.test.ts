@@ -78,6 +78,20 @@ describe("shared watch", function () {
     assert.equal(emu.requests.count({ watch: false }), 2); // the two creates
   });
 
+  it("reads the object when its event arrives cut short, and keeps the watch for the others", async () => {
+    const [broken, other] = await Promise.all([create("broken"), create("other")]);
+    const waits = [untilPhase(broken, "Ready"), untilPhase(other, "Ready")];
+    await new Promise((r) => setTimeout(r, 50)); // the watch is open
+    emu.faults.truncateNextWatchEvents(1);
+    setPhase("broken", "Ready");
+    setPhase("other", "Ready");
+    const [b, o] = await Promise.all(waits);
+    assert.equal(b.status.phase, "Ready");
+    assert.equal(o.status.phase, "Ready");
+    assert.equal(emu.requests.count({ verb: "get", watch: false }), 1); // only the object whose event broke
+    assert.equal(emu.requests.count({ watch: true }), 1); // the watch went on
+  });
+
   it("misses no terminal event when every watch is cut after each event", async () => {
     const o = await create("cut");
     emu.faults.cutWatchesAfter({ events: 1 });
