@@ -54,8 +54,6 @@ export function observe<T>(
 /** Counters for tests and the benchmark. */
 export const watchStats = { opened: 0, open: 0, peak: 0, relists: 0, resumes: 0, gets: 0 };
 
-const INVALID = Symbol("not JSON");
-
 /** How long a watch stays open after its last waiter left, so a following resource reuses it. */
 const LINGER_MS = 2_000;
 
@@ -184,33 +182,25 @@ class CollectionWatch {
       if (known) waiter.visit(known, rvOf(known));
       if (!this.has(waiter)) return; // settled by the known state alone
       const cached = this.latest.get(name);
-      let unreadable = false;
-      if (cached && cached.rv > waiter.seen) {
-        const object = this.stateOf(cached);
-        if (object === INVALID) {
-          this.latest.delete(name);
-          unreadable = true;
-        } else {
-          waiter.visit(object, cached.rv);
-        }
-      }
+      // A cached line that is not JSON has the object read instead (by show).
+      const read = !!cached && cached.rv > waiter.seen && !this.show(name, cached, [waiter]);
       if (!this.has(waiter)) return;
-      const knownRV = rvOf(known);
-      if (this.sessionStart === undefined && known && knownRV >= 0n && !unreadable) {
-        this.start(String(knownRV));
-      } else if (
-        unreadable ||
-        !known ||
-        knownRV < 0n ||
-        (this.sessionStart !== undefined && knownRV < this.sessionStart)
-      ) {
-        // Changes between what the caller saw and the watch's start could be missed: read it once.
-        this.readOnce(waiter);
-      }
+      if (!read) this.catchUp(waiter, known);
       // A session whose connection is down with no retry pending (after a fatal answer) connects again.
       if (this.sessionStart !== undefined && !this.req && !this.connecting && !this.retryTimer)
         this.connect();
     });
+  }
+
+  /** Starts the watch from what the caller saw, or reads the object once if the watch may have missed changes. */
+  private catchUp(waiter: Waiter, known: KubeObject | undefined) {
+    const knownRV = rvOf(known);
+    if (this.sessionStart === undefined && known && knownRV >= 0n) {
+      this.start(String(knownRV));
+    } else if (!known || knownRV < 0n || (this.sessionStart !== undefined && knownRV < this.sessionStart)) {
+      // Changes between what the caller saw and the watch's start could be missed: read it once.
+      this.readOnce(waiter);
+    }
   }
 
   private has(w: Waiter) {
@@ -349,21 +339,24 @@ class CollectionWatch {
           : { object: change.object, rv, line: change.object === undefined ? change.line : undefined };
       this.latest.set(name, entry);
       const set = this.waiters.get(name);
-      if (!set) continue;
-      const state = this.stateOf(entry);
-      if (state === INVALID) {
-        // Its head read well but the rest is not JSON: the watch has moved past it, so read the object.
-        this.latest.delete(name);
-        for (const w of [...set]) this.readOnce(w);
-        continue;
-      }
-      for (const w of [...set]) w.visit(state, rv);
+      if (set) this.show(name, entry, [...set]);
     }
   }
 
-  private stateOf(entry: Latest): KubeObject | undefined | typeof INVALID {
-    if (entry.line === undefined) return entry.object;
-    return objectOf(entry) ?? INVALID;
+  /**
+   * Shows an object's newest state to `waiters`, parsing its line first if it is still text. A line whose head
+   * read well but whose rest is not JSON is forgotten and the object read instead (the watch has moved past it):
+   * false then.
+   */
+  private show(name: string, entry: Latest, waiters: Waiter[]): boolean {
+    const state = entry.line === undefined ? entry.object : objectOf(entry);
+    if (entry.line !== undefined) {
+      this.latest.delete(name);
+      for (const w of waiters) this.readOnce(w);
+      return false;
+    }
+    for (const w of waiters) w.visit(state, entry.rv);
+    return true;
   }
 
   private async relist() {
