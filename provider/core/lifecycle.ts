@@ -308,8 +308,8 @@ export class Lifecycle {
   ): Promise<{ id: string; outs: Props }> {
     const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const cancel = cancellation(); // held: cancelAll() replaces the process-wide signal once it aborted
-    const decided = new AbortController(); // a deadline passed with no change to the object
-    const timeout = waitLimit(seconds * 1000, cancel, decided.signal);
+    const timeout = waitLimit(seconds * 1000, cancel);
+    let decided: Reading | undefined; // a deadline passed with no change to the object
     const read = (o: KubeObject) => target.variant.read(o, inputs);
     let last = known;
     let shownStep: string | undefined;
@@ -334,7 +334,9 @@ export class Lifecycle {
           if (reading.recheckInMs !== undefined) {
             recheck = setTimeout(() => {
               const again = read(last);
-              if (again.verdict.state !== "waiting") decided.abort(again);
+              if (again.verdict.state === "waiting") return;
+              decided = again;
+              timeout.end();
             }, reading.recheckInMs);
           }
           return undefined;
@@ -342,8 +344,8 @@ export class Lifecycle {
         timeout.signal,
       );
     } catch (e) {
-      if (decided.signal.aborted) {
-        outcome = { object: last, reading: decided.signal.reason as Reading };
+      if (decided) {
+        outcome = { object: last, reading: decided };
       } else {
         const reading = read(last);
         const reason = timeout.timedOut

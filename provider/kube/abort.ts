@@ -30,6 +30,8 @@ export interface WaitLimit {
   signal: AbortSignal;
   /** Whether it was the time that ran out. */
   readonly timedOut: boolean;
+  /** Ends the wait now: the waiter decided without a change (its signal aborts, timedOut stays false). */
+  end(): void;
   /** Stops the timer and releases the sources; call once the wait is over. */
   release(): void;
 }
@@ -51,6 +53,9 @@ export function waitLimit(ms: number, ...sources: AbortSignal[]): WaitLimit {
     signal: controller.signal,
     get timedOut() {
       return timedOut;
+    },
+    end() {
+      controller.abort(new DOMException("The wait was ended", "AbortError"));
     },
     release() {
       clearTimeout(timer);

@@ -279,10 +279,22 @@ class CollectionWatch {
     watchStats.peak = Math.max(watchStats.peak, watchStats.open);
     const req = this.req!;
     let buffer = "";
+    // Changes are shown once per turn of the event loop, each object's newest only: one read of the socket
+    // brings many HTTP/2 frames, each a 'data' event of its own, and a controller's steps written together
+    // are then seen at their last. A line is parsed only if someone waits for its object.
+    let newest = new Map<string, Change>();
+    let scheduled = false;
+    const flush = () => {
+      scheduled = false;
+      const changes = newest;
+      newest = new Map();
+      this.deliver(changes);
+    };
     let ended = false;
     const end = (problem?: string) => {
       if (ended) return;
       ended = true;
+      flush();
       watchStats.open--;
       if (this.req === req) this.req = undefined;
       req.cancel();
@@ -296,9 +308,6 @@ class CollectionWatch {
     res.body.setEncoding("utf8");
     res.body.on("data", (chunk: string) => {
       buffer += chunk;
-      // Of the changes in one read, each object's newest is the one used: a controller that wrote several
-      // steps at once is seen at its last. Its line is parsed only if someone waits for the object.
-      const newest = new Map<string, Change>();
       let from = 0;
       let nl: number;
       while ((nl = buffer.indexOf("\n", from)) >= 0) {
@@ -306,12 +315,8 @@ class CollectionWatch {
         from = nl + 1;
         if (!line.trim()) continue;
         const change = changeOf(line);
-        if (!change) {
-          this.deliver(newest);
-          return end("the watch stream sent a line that is not JSON"); // resumes from the line before
-        }
+        if (!change) return end("the watch stream sent a line that is not JSON"); // resumes from the line before
         if (change.type === "ERROR") {
-          this.deliver(newest);
           const status = objectOf(change) as Change["object"];
           return end(status?.code === 410 ? "expired" : `watch error: ${status?.message ?? "unknown"}`);
         }
@@ -322,7 +327,10 @@ class CollectionWatch {
         newest.set(change.name, change);
       }
       buffer = buffer.slice(from);
-      this.deliver(newest);
+      if (!scheduled && newest.size) {
+        scheduled = true;
+        setImmediate(flush);
+      }
     });
     res.body.on("end", () => end());
     res.body.on("error", (e) => end(`the watch connection broke (${e.message})`));

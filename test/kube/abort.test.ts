@@ -35,6 +35,16 @@ describe("a wait's limit", () => {
     limit.release();
   });
 
+  it("is ended at once by the waiter that decided, which is neither a timeout nor a source's stop", () => {
+    const ctrlC = new AbortController();
+    const limit = waitLimit(60_000, ctrlC.signal);
+    limit.end();
+    assert.equal(limit.signal.aborted, true);
+    assert.equal(limit.timedOut, false);
+    assert.equal(ctrlC.signal.aborted, false);
+    limit.release();
+  });
+
   it("once released, neither its time nor its sources abort it", async () => {
     const ctrlC = new AbortController();
     const limit = waitLimit(10, ctrlC.signal);
