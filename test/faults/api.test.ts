@@ -35,6 +35,23 @@ describe("faults: the API server misbehaves during a wait", function () {
   );
 
   scenario(
+    "Watch events arrive cut short (a broken proxy) while a VM snapshot is taken",
+    "the snapshot is read once per broken event and the wait returns Ready; the watch stays open",
+    async () => {
+      at.cluster.emulator.faults.truncateNextWatchEvents(2);
+      const { outputs } = await at.stack.up(VMS, "truncated", { virtualMachineName: "db" });
+      assert.equal(outputs.phase, "Ready");
+      const reads = at.cluster.emulator.requests.all({
+        verb: "get",
+        pathIncludes: "/virtualmachinesnapshots/",
+      });
+      assert.ok(reads.length >= 1 && reads.length <= 2, `read ${reads.length} times: once per broken event`);
+      assert.equal(watches(), 1, "the watch was not reopened");
+      return finish(at.stack, at.cluster.store, { platform: "deckhouse" });
+    },
+  );
+
+  scenario(
     "Watch connection lost between two snapshots' waits (while the shared watch lingers)",
     "the second wait reopens the watch and returns Ready",
     async () => {
