@@ -52,7 +52,7 @@ export function observe<T>(
 }
 
 /** Counters for tests and the benchmark. */
-export const watchStats = { opened: 0, open: 0, peak: 0, relists: 0, resumes: 0, gets: 0 };
+export const watchStats = { opened: 0, open: 0, peak: 0, relists: 0, resumes: 0, gets: 0, parsed: 0 };
 
 /** How long a watch stays open after its last waiter left, so a following resource reuses it. */
 const LINGER_MS = 2_000;
@@ -74,6 +74,8 @@ const rvFrom = (text: string | undefined): bigint => {
   }
 };
 const rvOf = (o: KubeObject | undefined) => rvFrom(o?.metadata?.resourceVersion);
+/** Whether a state at `rv` is newer than what the waiter saw (it saw nothing yet: -1). */
+const isNewTo = (w: Waiter, rv: bigint) => w.seen === -1n || rv > w.seen;
 
 /** An object's newest known state: undefined once gone, or the watch line it came in until someone reads it. */
 interface Latest {
@@ -111,6 +113,7 @@ function objectOf(change: { line?: string; object?: KubeObject }): KubeObject | 
   if (change.object === undefined && change.line !== undefined) {
     try {
       change.object = JSON.parse(change.line).object;
+      watchStats.parsed++;
     } catch {
       return undefined;
     }
@@ -150,7 +153,7 @@ class CollectionWatch {
         name,
         seen: -1n,
         visit: (object, rv) => {
-          if (rv <= waiter.seen && waiter.seen !== -1n) return;
+          if (!isNewTo(waiter, rv)) return;
           waiter.seen = rv;
           let result: T | undefined;
           try {
@@ -357,6 +360,9 @@ class CollectionWatch {
    * false then.
    */
   private show(name: string, entry: Latest, waiters: Waiter[]): boolean {
+    // The event of a create's or delete's own change carries what its answer did: not parsed again for it.
+    waiters = waiters.filter((w) => isNewTo(w, entry.rv));
+    if (!waiters.length) return true;
     const state = entry.line === undefined ? entry.object : objectOf(entry);
     if (entry.line !== undefined) {
       this.latest.delete(name);

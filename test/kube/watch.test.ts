@@ -55,6 +55,18 @@ describe("shared watch", function () {
     assert.equal(emu.requests.count({ watch: false }), names.length);
   });
 
+  it("parses only the changes a waiter has not seen: not the creation its create's answer already showed", async () => {
+    const names = Array.from({ length: 20 }, (_, i) => `parse-${i}`);
+    const created = await Promise.all(names.map(create));
+    const parsed = watchStats.parsed;
+    // The watch starts from the first create's answer, so it carries every other object's creation too.
+    const waits = created.map((o) => untilPhase(o, "Ready"));
+    await new Promise((r) => setTimeout(r, 100)); // those creations have arrived
+    for (const name of names) setPhase(name, "Ready");
+    await Promise.all(waits);
+    assert.equal(watchStats.parsed - parsed, names.length); // each Ready, once
+  });
+
   it("gives a late waiter the newest state the watch already carried, without reading the object", async () => {
     const first = await create("first");
     const firstReady = untilPhase(first, "Ready"); // opens the shared watch
