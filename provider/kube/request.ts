@@ -43,6 +43,14 @@ export interface RequestOptions {
   attempts?: number;
 }
 
+/**
+ * Who is asking, as kubectl says it: the API server's audit log shows it, and it names this provider as the
+ * manager of the fields it writes (the API server takes the manager from it when a request names none).
+ */
+const USER_AGENT =
+  `pulumi-vm-snapshots/${(require("pulumi-vm-snapshots/package.json") as { version: string }).version} ` +
+  `(${process.platform}/${process.arch}) node/${process.version}`;
+
 const RETRYABLE = new Set([429, 500, 502, 503, 504]);
 const BASE_DELAY_MS = 200;
 const MAX_DELAY_MS = 5_000;
@@ -104,6 +112,7 @@ export async function open(
   const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
   const headers: Record<string, string | number> = {
     Accept: "application/json",
+    "User-Agent": USER_AGENT,
     ...(base.headers as object),
   };
   // Basic auth only where no token is set, as Node's own `auth` option does.

@@ -15,6 +15,8 @@ export interface RequestRecord {
   time: number;
   /** The HTTP version the client spoke: "2.0" or "1.1". */
   httpVersion: string;
+  /** The client's User-Agent header, as the audit log shows it. */
+  userAgent?: string;
 }
 
 export interface RequestMatch {

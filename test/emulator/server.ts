@@ -202,6 +202,7 @@ export class ApiServer {
       code: res.statusCode,
       time,
       httpVersion: req.httpVersion,
+      userAgent: req.headers["user-agent"],
     });
   }
 

@@ -112,6 +112,19 @@ describe("the connection to the API server", () => {
     assert.deepEqual([...new Set(emu.requests.all().map((r) => r.httpVersion))], ["1.1"]);
   });
 
+  it("names itself and its version in every request, as kubectl does, over HTTP/2 and HTTP/1.1", async () => {
+    const { version } = require("../../package.json") as { version: string };
+    const expected = `pulumi-vm-snapshots/${version} (${process.platform}/${process.arch}) node/${process.version}`;
+    for (const http2 of [true, false]) {
+      emu = await startEmulator({ types: [VirtualDiskSnapshot], http2 });
+      await createWaitAndDelete(3);
+      assert.deepEqual([...new Set(emu.requests.all().map((r) => r.userAgent))], [expected]);
+      await disconnectAll();
+      await emu.stop();
+      emu = undefined;
+    }
+  });
+
   it("speaks HTTP/1.1 to a server that offers no HTTP/2", async () => {
     emu = await startEmulator({ types: [VirtualDiskSnapshot], http2: false });
     await createWaitAndDelete(20);
