@@ -350,7 +350,7 @@ class CollectionWatch {
           : { object: change.object, rv, line: change.object === undefined ? change.line : undefined };
       this.latest.set(name, entry);
       const set = this.waiters.get(name);
-      if (set) this.show(name, entry, [...set]);
+      if (set) this.show(name, entry, set);
     }
   }
 
@@ -359,17 +359,19 @@ class CollectionWatch {
    * read well but whose rest is not JSON is forgotten and the object read instead (the watch has moved past it):
    * false then.
    */
-  private show(name: string, entry: Latest, waiters: Waiter[]): boolean {
-    // The event of a create's or delete's own change carries what its answer did: not parsed again for it.
-    waiters = waiters.filter((w) => isNewTo(w, entry.rv));
-    if (!waiters.length) return true;
+  private show(name: string, entry: Latest, waiters: Iterable<Waiter>): boolean {
+    // Taken before any visit, which may remove a waiter. The event of a create's or delete's own change carries
+    // what its answer did: it is not parsed again for that waiter.
+    const fresh: Waiter[] = [];
+    for (const w of waiters) if (isNewTo(w, entry.rv)) fresh.push(w);
+    if (!fresh.length) return true;
     const state = entry.line === undefined ? entry.object : objectOf(entry);
     if (entry.line !== undefined) {
       this.latest.delete(name);
-      for (const w of waiters) this.readOnce(w);
+      for (const w of fresh) this.readOnce(w);
       return false;
     }
-    for (const w of waiters) w.visit(state, entry.rv);
+    for (const w of fresh) w.visit(state, entry.rv);
     return true;
   }
 
