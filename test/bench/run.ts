@@ -123,6 +123,8 @@ async function main() {
     namespace,
     historyWindow: 20_000,
   });
+  // The replayed controller's writes carry its field manager, as the platform's do.
+  emulator.store.controllers = "virtualization-controller";
   const kubectlCache = mkdtempSync(path.join(os.tmpdir(), "bench-kubectl-cache-"));
   const bench: Bench = {
     emulator,

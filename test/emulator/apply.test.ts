@@ -1,8 +1,10 @@
-// Server-side apply through the REST API, for what kubectl's test does not reach: the apiserver's errors, an
-// apply to a status of nothing, ownership two managers share, and managedFields surviving other writes.
+// Field ownership through the REST API, for what kubectl's test does not reach: server-side apply's errors, an
+// apply to a status of nothing, ownership two managers share, managedFields surviving other writes, and the
+// "Update" entries every other write leaves under its client's name.
 import assert from "node:assert/strict";
 import { startEmulator, type Emulator } from "./index";
-import { rawRequest } from "./testClient";
+import { KubeConfig } from "@kubernetes/client-node";
+import { rawRequest, WatchStream } from "./testClient";
 import { Widget, widget } from "./testKinds";
 
 const WIDGETS = "/apis/toys.emulator.test/v1/namespaces/default/widgets";
@@ -60,13 +62,112 @@ describe("emulator: server-side apply", () => {
     await apply("w", widget("w"));
     const current = (await rawRequest(emu, "GET", `${WIDGETS}/w`)).json();
     const { managedFields: _m, ...metadata } = current.metadata;
-    const put = await rawRequest(emu, "PUT", `${WIDGETS}/w`, { body: { ...current, metadata } });
+    const put = await rawRequest(emu, "PUT", `${WIDGETS}/w?fieldManager=alice`, {
+      body: { ...current, metadata },
+    });
     assert.equal(put.status, 200, put.text);
-    const merged = await rawRequest(emu, "PATCH", `${WIDGETS}/w`, {
+    const merged = await rawRequest(emu, "PATCH", `${WIDGETS}/w?fieldManager=carol`, {
       body: { metadata: { labels: { a: "b" } } },
       contentType: "application/merge-patch+json",
     });
     assert.equal(merged.status, 200, merged.text);
-    assert.deepEqual(await managers("w"), ["alice"]);
+    const entries = merged.json().metadata.managedFields;
+    assert.deepEqual(
+      entries.map((e: any) => [e.manager, e.operation]),
+      [
+        ["alice", "Apply"],
+        ["carol", "Update"],
+      ],
+      "the replace changed nothing, so alice has no Update entry; carol's patch added one",
+    );
+    assert.deepEqual(entries[1].fieldsV1, { "f:metadata": { "f:labels": { "f:a": {} } } });
+  });
+
+  it("records every other write as an Update by its client (the User-Agent up to its first slash), field by field", async () => {
+    const created = await rawRequest(emu, "POST", WIDGETS, {
+      body: widget("w", { metadata: { labels: { team: "db" } }, spec: { size: 2, color: "red" } }),
+      userAgent: "pulumi-vm-snapshots/0.1.0 (linux/x64) node/v22.23.3",
+    });
+    assert.equal(created.status, 201, created.text);
+    const [mine] = created.json().metadata.managedFields;
+    assert.equal(mine.manager, "pulumi-vm-snapshots");
+    assert.equal(mine.operation, "Update");
+    assert.equal(mine.apiVersion, "toys.emulator.test/v1");
+    assert.match(mine.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    assert.deepEqual(mine.fieldsV1, {
+      "f:metadata": { "f:labels": { "f:team": {} } },
+      "f:spec": { "f:color": {}, "f:size": {} },
+    });
+
+    // The platform's controller writes the status: an entry of its own, for the status subresource.
+    const current = created.json();
+    const status = await rawRequest(emu, "PUT", `${WIDGETS}/w/status`, {
+      body: { ...current, status: { phase: "Ready" } },
+      userAgent: "virtualization-controller/v0.0.0 (linux/amd64) kubernetes/$Format",
+    });
+    assert.equal(status.status, 200, status.text);
+    const afterStatus = status.json().metadata.managedFields;
+    assert.deepEqual(
+      afterStatus.map((e: any) => [e.manager, e.subresource ?? "", Object.keys(e.fieldsV1)]),
+      [
+        ["pulumi-vm-snapshots", "", ["f:metadata", "f:spec"]],
+        ["virtualization-controller", "status", ["f:status"]],
+      ],
+    );
+
+    // Someone else changes spec.color: the field leaves the creator's entry, which keeps the rest.
+    const patched = await rawRequest(emu, "PATCH", `${WIDGETS}/w`, {
+      body: { spec: { color: "blue" } },
+      contentType: "application/merge-patch+json",
+      userAgent: "kubectl/v1.32.0 (linux/amd64) kubernetes/abc",
+    });
+    assert.equal(patched.status, 200, patched.text);
+    const byManager = Object.fromEntries(
+      patched.json().metadata.managedFields.map((e: any) => [e.manager, e.fieldsV1]),
+    );
+    assert.deepEqual(byManager["pulumi-vm-snapshots"], {
+      "f:metadata": { "f:labels": { "f:team": {} } },
+      "f:spec": { "f:size": {} },
+    });
+    assert.deepEqual(byManager.kubectl, { "f:spec": { "f:color": {} } });
+    assert.deepEqual(byManager["virtualization-controller"], { "f:status": { "f:phase": {} } });
+  });
+});
+
+describe("emulator: custom resources as the apiserver writes them", () => {
+  let emu: Emulator;
+  beforeEach(async () => (emu = await startEmulator({ types: [Widget] })));
+  afterEach(() => emu.stop());
+
+  it("writes a custom resource's keys sorted at every level, in answers and in watch events", async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(emu.kubeconfig);
+    const watch = await WatchStream.open(kc, WIDGETS, { resourceVersion: String(emu.store.resourceVersion) });
+    const body = {
+      spec: { size: 1, color: "red", zone: { rack: "b", hall: "a" } },
+      metadata: { namespace: "default", name: "w", labels: { z: "1", a: "2" } },
+      kind: "Widget",
+      apiVersion: "toys.emulator.test/v1",
+    };
+    const created = await rawRequest(emu, "POST", WIDGETS, { body, userAgent: "pulumi-vm-snapshots/0.1.0" });
+    assert.equal(created.status, 201, created.text);
+    const [{ object: event }] = await watch.next();
+    watch.close();
+    for (const object of [JSON.parse(created.text), event]) {
+      assert.deepEqual(Object.keys(object), ["apiVersion", "kind", "metadata", "spec"]);
+      assert.deepEqual(Object.keys(object.metadata), [
+        "creationTimestamp",
+        "generation",
+        "labels",
+        "managedFields",
+        "name",
+        "namespace",
+        "resourceVersion",
+        "uid",
+      ]);
+      assert.deepEqual(Object.keys(object.metadata.labels), ["a", "z"]);
+      assert.deepEqual(Object.keys(object.spec), ["color", "size", "zone"]);
+      assert.deepEqual(Object.keys(object.spec.zone), ["hall", "rack"]);
+    }
   });
 });

@@ -1,8 +1,10 @@
+// Field ownership (metadata.managedFields), as the apiserver keeps it for every write.
 // Server-side apply (PATCH with application/apply-patch+yaml), as `kubectl apply --server-side` and
-// pulumi-kubernetes use it: each field manager owns the fields it applied (metadata.managedFields), fields it
-// applied before and leaves out now are removed, and a field another manager applied with a different value is
-// a conflict unless the request forces it. Lists are atomic, as they are for a custom resource without
-// list-type markers.
+// pulumi-kubernetes use it: each field manager owns the fields it applied, fields it applied before and leaves
+// out now are removed, and a field another manager applied with a different value is a conflict unless the
+// request forces it. Any other write (create, update, patch) is an "Update": its manager (the fieldManager
+// parameter, else the User-Agent up to its first "/") takes the fields it set or changed, from whoever owned
+// them, without conflicts. Lists are atomic, as they are for a custom resource without list-type markers.
 import { isJsonObject } from "./patch";
 import { copyJson, deepEqual, now, StatusError, type KubeObject } from "./store";
 
@@ -19,7 +21,7 @@ export interface ManagedFieldsEntry {
   subresource?: string;
 }
 
-/** Fields no manager owns: identity and bookkeeping. */
+/** Fields no manager owns: identity, and the bookkeeping the server writes. */
 const UNOWNED: string[][] = [
   ["apiVersion"],
   ["kind"],
@@ -27,6 +29,11 @@ const UNOWNED: string[][] = [
   ["metadata", "namespace"],
   ["metadata", "managedFields"],
   ["metadata", "resourceVersion"],
+  ["metadata", "uid"],
+  ["metadata", "generation"],
+  ["metadata", "creationTimestamp"],
+  ["metadata", "deletionTimestamp"],
+  ["metadata", "deletionGracePeriodSeconds"],
 ];
 const isUnowned = (path: FieldPath) =>
   UNOWNED.some((u) => u.length === path.length && u.every((k, i) => path[i] === k));
@@ -189,4 +196,60 @@ export function applyConfiguration(live: KubeObject | undefined, request: ApplyR
   next.metadata = { ...next.metadata, managedFields: [...kept, entry] };
   if (live) next.metadata.resourceVersion = live.metadata.resourceVersion;
   return next;
+}
+
+/** The manager of a write without a fieldManager parameter: its User-Agent up to the first "/", as the apiserver takes it. */
+export const managerOfUserAgent = (userAgent: string | undefined) =>
+  (userAgent ?? "").split("/", 1)[0].slice(0, 128);
+
+/**
+ * The managedFields after an Update (any write but an apply) by `manager` turned `old` (undefined: a create) into
+ * `next`: the fields it set or changed become its own, taken from whoever owned them; fields gone from the object
+ * leave every entry; an entry left with nothing is dropped. The entry's time moves only when it gained a field.
+ */
+export function recordUpdate(
+  old: KubeObject | undefined,
+  next: KubeObject,
+  manager: string,
+  apiVersion: string,
+  subresource?: string,
+): ManagedFieldsEntry[] {
+  // A status write sets nothing else; any other write may set everything (status too, without the subresource).
+  const written =
+    subresource !== "status"
+      ? leavesOf(next)
+      : next.status === undefined
+        ? []
+        : leavesOf({ status: next.status });
+  const changed = written.filter((p) => !deepEqual(valueAt(old, p), valueAt(next, p)));
+  const overlaps = (a: FieldPath, b: FieldPath) => a.every((k, i) => i >= b.length || b[i] === k);
+  const exists = (p: FieldPath) => valueAt(next, p) !== undefined;
+  const sameEntry = (e: ManagedFieldsEntry) =>
+    e.manager === manager && e.operation === "Update" && (e.subresource ?? "") === (subresource ?? "");
+  const entries: ManagedFieldsEntry[] = old?.metadata.managedFields ?? [];
+  const result: ManagedFieldsEntry[] = [];
+  let mine: FieldPath[] | undefined;
+  for (const e of entries) {
+    const all = fromFieldsV1(e.fieldsV1);
+    const owned = all.filter(exists);
+    if (sameEntry(e)) mine = owned;
+    // Its own entry is written anew below when this write set something.
+    if (sameEntry(e) && changed.length) continue;
+    const kept = owned.filter((o) => !changed.some((c) => overlaps(o, c)));
+    if (!kept.length) continue;
+    result.push(kept.length === all.length ? e : { ...e, fieldsV1: toFieldsV1(kept) });
+  }
+  if (changed.length) {
+    const fields = [...(mine ?? []).filter((o) => !changed.some((c) => overlaps(o, c))), ...changed];
+    result.push({
+      manager,
+      operation: "Update",
+      apiVersion,
+      time: now(),
+      fieldsType: "FieldsV1",
+      fieldsV1: toFieldsV1(fields),
+      ...(subresource ? { subresource } : {}),
+    });
+  }
+  return result;
 }

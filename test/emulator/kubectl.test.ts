@@ -109,6 +109,23 @@ describe("kubectl against the emulator", function () {
     assert.equal(obj.spec.virtualDiskName, "disk");
     assert.deepEqual(obj.metadata.labels, { app: "demo" });
     assert.ok(obj.metadata.annotations["kubectl.kubernetes.io/last-applied-configuration"]);
+
+    // Client-side apply names its field manager; the server records its create as an Update by it.
+    const shown = await kubectl([
+      "get",
+      "vdsnapshot",
+      "disk-snapshot",
+      "-o",
+      "json",
+      "--show-managed-fields",
+    ]);
+    assert.deepEqual(
+      JSON.parse(shown.stdout).metadata.managedFields.map((m: { manager: string; operation: string }) => [
+        m.manager,
+        m.operation,
+      ]),
+      [["kubectl-client-side-apply", "Update"]],
+    );
   });
 
   it("waits for a status phase and returns as soon as it is set", async () => {

@@ -1,6 +1,6 @@
 // REST verbs on served kinds: the handler half of the apiserver, on top of ObjectStore.
 import { load } from "js-yaml";
-import { applyConfiguration } from "./apply";
+import { applyConfiguration, managerOfUserAgent } from "./apply";
 import { applyJsonPatch, applyMergePatch, isJsonObject } from "./patch";
 import type { ResourceRoute } from "./routes";
 import { parseSelection, type Selection } from "./selectors";
@@ -13,6 +13,8 @@ export interface ResourceCall {
   query: URLSearchParams;
   contentType: string;
   body: Buffer;
+  /** The request's User-Agent: the field manager of a write that names none. */
+  userAgent?: string;
 }
 
 export interface Reply {
@@ -107,6 +109,10 @@ function checkName(obj: KubeObject, call: ResourceCall) {
   }
 }
 
+/** Who makes a write other than an apply: the fieldManager parameter, else the client's User-Agent. */
+const updateManagerOf = (call: ResourceCall) =>
+  call.query.get("fieldManager") ?? managerOfUserAgent(call.userAgent);
+
 function dryRunOf(query: URLSearchParams): boolean {
   const values = query.getAll("dryRun");
   for (const v of values) {
@@ -199,7 +205,10 @@ export class Resources {
   private create(call: ResourceCall): Reply {
     const obj = decodeObject(call);
     checkNamespace(obj, call);
-    const created = this.store.create(call.type, obj, call.route.namespace, { dryRun: dryRunOf(call.query) });
+    const created = this.store.create(call.type, obj, call.route.namespace, {
+      dryRun: dryRunOf(call.query),
+      manager: updateManagerOf(call),
+    });
     return { code: 201, body: asServed(created, call.type) };
   }
 
@@ -223,13 +232,15 @@ export class Resources {
         },
       );
     }
-    return this.update(call, obj);
+    return this.update(call, obj, updateManagerOf(call));
   }
 
-  private update(call: ResourceCall, obj: KubeObject): Reply {
+  /** `manager` undefined: the object carries the managedFields the write computed (an apply). */
+  private update(call: ResourceCall, obj: KubeObject, manager?: string): Reply {
     const updated = this.store.update(call.type, obj, {
       subresource: call.route.subresource === "status" ? "status" : undefined,
       dryRun: dryRunOf(call.query),
+      manager,
     });
     return { code: 200, body: asServed(updated, call.type) };
   }
@@ -258,7 +269,7 @@ export class Resources {
     const obj = patched as KubeObject;
     checkName(obj, call);
     checkNamespace(obj, call);
-    return this.update(call, obj);
+    return this.update(call, obj, updateManagerOf(call));
   }
 
   /** Server-side apply: creates the object when it does not exist yet. */

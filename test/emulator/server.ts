@@ -231,6 +231,7 @@ export class ApiServer {
         query,
         contentType: req.headers["content-type"] ?? "",
         body,
+        userAgent: req.headers["user-agent"],
       });
       return send(res, reply.code, reply.body);
     }

@@ -2,6 +2,7 @@
 // The HTTP layer (server.ts) and the controller simulators both go through it, so every write
 // bumps resourceVersion, emits a watch event and honours finalizers the same way.
 import { randomUUID } from "node:crypto";
+import { recordUpdate } from "./apply";
 
 export type KubeObject = {
   apiVersion?: string;
@@ -162,11 +163,25 @@ export function deepEqual(a: any, b: any): boolean {
 /** `dryRun` validates and answers as the write would, without storing or emitting anything. */
 export interface WriteOptions {
   dryRun?: boolean;
+  /** Who writes, for metadata.managedFields (default: the store's controllers, see StoreOptions.controllers). */
+  manager?: string;
 }
 
 export interface StoreOptions {
   /** How many events are kept for watch resumption; older resourceVersions get 410 Gone. */
   historyWindow?: number;
+}
+
+/**
+ * A custom resource as the apiserver writes it: it is stored without a schema (a map), and Go writes a map's
+ * keys sorted, at every level. Built-in kinds keep their fields' order.
+ */
+function sortedCopy(v: any): any {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(sortedCopy);
+  const copy: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) if (v[k] !== undefined) copy[k] = sortedCopy(v[k]);
+  return copy;
 }
 
 /**
@@ -184,6 +199,11 @@ export class ObjectStore {
   private compactedThrough = 1000; // events with rv <= this are no longer available
   private readonly listeners = new Set<StoreListener>();
   private readonly historyWindow: number;
+  /**
+   * The field manager of writes made in this process (the simulated platform's controllers), as a controller's
+   * client names itself; undefined: such writes are not recorded in managedFields.
+   */
+  controllers?: string;
 
   constructor(opts: StoreOptions = {}) {
     this.historyWindow = opts.historyWindow ?? 100_000;
@@ -357,14 +377,26 @@ export class ObjectStore {
     obj.metadata.uid = randomUUID();
     obj.metadata.generation = 1;
     obj.metadata.creationTimestamp = now();
+    const manager = opts.manager ?? this.controllers;
+    // A create that brings its managedFields (an apply) keeps them, as the apiserver does.
+    if (manager !== undefined && input.metadata?.managedFields === undefined) {
+      const entries = recordUpdate(undefined, obj, manager, apiVersionOf(type));
+      if (entries.length) obj.metadata.managedFields = entries;
+    }
     if (opts.dryRun) {
       delete obj.metadata.resourceVersion; // nothing was stored, so there is no version yet
-      return obj;
+      return this.laidOut(type, obj);
     }
     obj.metadata.resourceVersion = String(++this.rv);
-    this.put(key, obj);
-    this.emit("ADDED", type, obj);
-    return clone(obj);
+    const stored = this.laidOut(type, obj);
+    this.put(key, stored);
+    this.emit("ADDED", type, stored);
+    return clone(stored);
+  }
+
+  /** What is stored: a custom resource's keys sorted, as the apiserver writes them. */
+  private laidOut(type: ResourceType, obj: KubeObject): KubeObject {
+    return type.group ? sortedCopy(obj) : obj;
   }
 
   private rejection(type: ResourceType, name: string, r: AdmissionRejection) {
@@ -468,17 +500,26 @@ export class ObjectStore {
     ) {
       return clone(old); // a no-op write does not bump resourceVersion, as in the apiserver
     }
-    if (opts.dryRun) return clone(next);
-    next.metadata.resourceVersion = String(++this.rv);
-    if (next.metadata.deletionTimestamp && !(next.metadata.finalizers ?? []).length) {
-      this.remove(key);
-      this.emit("DELETED", type, next, old);
-      this.collectDependents(next);
-      return clone(next);
+    const manager = opts.manager ?? this.controllers;
+    const given = input.metadata?.managedFields;
+    // Managed fields the write sends back as it read them are kept up to date; others it sets replace them.
+    if (manager !== undefined && (given === undefined || deepEqual(given, old.metadata.managedFields))) {
+      const entries = recordUpdate(old, next, manager, apiVersionOf(type), opts.subresource);
+      if (entries.length) next.metadata.managedFields = entries;
+      else delete next.metadata.managedFields;
     }
-    this.put(key, next);
-    this.emit("MODIFIED", type, next, old);
-    return clone(next);
+    if (opts.dryRun) return clone(this.laidOut(type, next));
+    next.metadata.resourceVersion = String(++this.rv);
+    const stored = this.laidOut(type, next);
+    if (stored.metadata.deletionTimestamp && !(stored.metadata.finalizers ?? []).length) {
+      this.remove(key);
+      this.emit("DELETED", type, stored, old);
+      this.collectDependents(stored);
+      return clone(stored);
+    }
+    this.put(key, stored);
+    this.emit("MODIFIED", type, stored, old);
+    return clone(stored);
   }
 
   /**
@@ -528,22 +569,24 @@ export class ObjectStore {
         ...old,
         metadata: { ...old.metadata, deletionTimestamp: now(), deletionGracePeriodSeconds: 0 },
       };
-      if (opts.dryRun) return clone(next);
+      if (opts.dryRun) return clone(this.laidOut(type, next));
       next.metadata.resourceVersion = String(++this.rv);
-      this.put(key, next);
-      this.emit("MODIFIED", type, next, old);
-      return clone(next);
+      const stored = this.laidOut(type, next);
+      this.put(key, stored);
+      this.emit("MODIFIED", type, stored, old);
+      return clone(stored);
     }
     const gone = {
       ...old,
       metadata: { ...old.metadata, deletionTimestamp: old.metadata.deletionTimestamp ?? now() },
     };
-    if (opts.dryRun) return clone(gone);
+    if (opts.dryRun) return clone(this.laidOut(type, gone));
     gone.metadata.resourceVersion = String(++this.rv);
+    const last = this.laidOut(type, gone);
     this.remove(key);
-    this.emit("DELETED", type, gone, old);
-    if (opts.propagationPolicy !== "Orphan") this.collectDependents(gone);
-    return clone(gone);
+    this.emit("DELETED", type, last, old);
+    if (opts.propagationPolicy !== "Orphan") this.collectDependents(last);
+    return clone(last);
   }
 
   /** Background garbage collection: delete every object that names `owner` in its ownerReferences. */

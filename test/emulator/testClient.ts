@@ -18,6 +18,7 @@ export interface RawRequestOptions {
   contentType?: string;
   /** null sends no Authorization header. */
   token?: string | null;
+  userAgent?: string;
 }
 
 export async function rawRequest(
@@ -31,6 +32,7 @@ export async function rawRequest(
   const headers: Record<string, string> = {};
   const token = opts.token === undefined ? emu.token : opts.token;
   if (token !== null) headers.Authorization = `Bearer ${token}`;
+  if (opts.userAgent !== undefined) headers["User-Agent"] = opts.userAgent;
   if (body !== undefined) {
     headers["Content-Type"] = opts.contentType ?? "application/json";
     // Node sends DELETE bodies unframed unless told their length.

@@ -125,6 +125,19 @@ describe("the connection to the API server", () => {
     }
   });
 
+  it("is the field manager of what it writes, so the object's managedFields say who set its spec", async () => {
+    emu = await startEmulator({ types: [VirtualDiskSnapshot] });
+    const cluster = await connect({ kubeconfig: emu.kubeconfig });
+    const created = await createDiskSnapshot(cluster, ns, "owned");
+    const { managedFields } = created.metadata as {
+      managedFields?: { manager: string; operation: string }[];
+    };
+    assert.deepEqual(
+      managedFields?.map((m) => [m.manager, m.operation]),
+      [["pulumi-vm-snapshots", "Update"]],
+    );
+  });
+
   it("speaks HTTP/1.1 to a server that offers no HTTP/2", async () => {
     emu = await startEmulator({ types: [VirtualDiskSnapshot], http2: false });
     await createWaitAndDelete(20);
