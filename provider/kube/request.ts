@@ -6,6 +6,7 @@ import type { ClientHttp2Session } from "node:http2";
 import type { Cluster } from "./cluster";
 import { abortWith } from "./abort";
 import { connectedSession, sessionOf, streamRequest, type Answer } from "./http2";
+import { parseAnswer } from "./watchLine";
 
 export interface KubeStatus {
   kind?: string;
@@ -279,7 +280,7 @@ export async function readAnswer<T>(cluster: Cluster, res: Answer): Promise<T> {
   const status = res.statusCode ?? 0;
   let body: any;
   try {
-    body = text ? JSON.parse(text) : undefined;
+    body = text ? parseAnswer(text) : undefined;
   } catch {
     body = undefined;
   }

@@ -13,7 +13,7 @@ import {
 } from "./objects";
 import type { Answer } from "./http2";
 import { ApiError, open, readAnswer, retryDelayMs, type Opened } from "./request";
-import { readHead, type WatchHead } from "./watchLine";
+import { eventObject, readHead, type Span, type WatchHead } from "./watchLine";
 
 /** What happened to a watch, named so progress lines and errors can say exactly that. */
 export type WatchOutcome =
@@ -82,6 +82,7 @@ interface Latest {
   rv: bigint;
   object: KubeObject | undefined;
   line?: string;
+  managedFields?: Span;
 }
 
 /** One line of the watch stream: its head, and the object when the line had to be parsed to read the head. */
@@ -109,10 +110,14 @@ function changeOf(line: string): Change | undefined {
 }
 
 /** The object a change carries, parsing its line if that was not done yet; undefined if the line is not JSON. */
-function objectOf(change: { line?: string; object?: KubeObject }): KubeObject | undefined {
+function objectOf(change: {
+  line?: string;
+  managedFields?: Span;
+  object?: KubeObject;
+}): KubeObject | undefined {
   if (change.object === undefined && change.line !== undefined) {
     try {
-      change.object = JSON.parse(change.line).object;
+      change.object = eventObject(change.line, change.managedFields);
       watchStats.parsed++;
     } catch {
       return undefined;
@@ -347,7 +352,9 @@ class CollectionWatch {
       const entry: Latest =
         change.type === "DELETED"
           ? { object: undefined, rv }
-          : { object: change.object, rv, line: change.object === undefined ? change.line : undefined };
+          : change.object === undefined
+            ? { object: undefined, rv, line: change.line, managedFields: change.managedFields }
+            : { object: change.object, rv };
       this.latest.set(name, entry);
       const set = this.waiters.get(name);
       if (set) this.show(name, entry, set);

@@ -3,13 +3,22 @@
 // objects nobody in this process waits for (another stack's, or one whose create is still being answered), and
 // steps a waiting resource no longer needs because a newer one came in the same read. Those lines stay text, and
 // are parsed only if someone asks for the object.
+//
+// The API server sends every object with its metadata.managedFields (an entry per client that wrote it, each with
+// a tree of the fields it set), often the larger part of the metadata. Nothing here reads them, so an object is
+// parsed without them: the walk that finds the name already knows where they are.
 
 export interface WatchHead {
   type: string;
   /** metadata.name; absent for a BOOKMARK or an ERROR's Status. */
   name?: string;
   resourceVersion?: string;
+  /** Where the object's metadata.managedFields are in the line, for eventObject. */
+  managedFields?: Span;
 }
+
+/** The text of a member to leave out, with one of the commas around it: [from, to). */
+export type Span = [number, number];
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -38,9 +47,9 @@ export function readHead(line: string): WatchHead | undefined {
     }
     if (key === "object") {
       if (type === undefined) return -1;
-      const meta = readMetadata(line, at);
-      if (!meta) return -1;
-      head = { type, ...meta };
+      const read = readMetadata(line, at);
+      if (!read) return -1;
+      head = { type, ...read.meta, ...(read.managedFields ? { managedFields: read.managedFields } : {}) };
       return STOP;
     }
     return skipValue(line, at);
@@ -48,27 +57,74 @@ export function readHead(line: string): WatchHead | undefined {
   return end === STOP ? head : undefined;
 }
 
-/** The name and resourceVersion in the metadata of the object at `at`. */
-function readMetadata(line: string, at: number): Omit<WatchHead, "type"> | undefined {
-  let found: Omit<WatchHead, "type"> | undefined;
-  const end = members(line, at, (key, valueAt) => {
-    if (key !== "metadata") return skipValue(line, valueAt);
-    const meta: Omit<WatchHead, "type"> = {};
-    const metaEnd = members(line, valueAt, (field, fieldAt) => {
-      if (field !== "name" && field !== "resourceVersion") return skipValue(line, fieldAt);
-      const close = stringEnd(line, fieldAt);
-      if (close < 0) return -1;
-      const text = plainString(line, fieldAt, close);
-      if (text === undefined) return -1;
-      meta[field] = text;
-      return close;
-    });
-    if (metaEnd < 0) return -1;
-    found = meta;
+/** The object of a watch line, as JSON.parse reads it but for the managedFields its head found. */
+export function eventObject(line: string, managedFields: Span | undefined): any {
+  return JSON.parse(without(line, managedFields)).object;
+}
+
+/**
+ * An API answer's JSON, but for the managedFields of the object it is (found when its metadata comes after
+ * nothing but apiVersion and kind, as the API server writes an object; anything else is parsed whole).
+ */
+export function parseAnswer(text: string): any {
+  let skip: Span | undefined;
+  members(text, skipSpace(text, 0), (key, at) => {
+    if (key === "apiVersion" || key === "kind") return skipValue(text, at);
+    if (key === "metadata") skip = metadataSpans(text, at)?.managedFields;
     return STOP;
   });
+  return JSON.parse(without(text, skip));
+}
+
+const without = (text: string, skip: Span | undefined) =>
+  skip ? text.slice(0, skip[0]) + text.slice(skip[1]) : text;
+
+/** The name and resourceVersion in the metadata of the object at `at`, and where its managedFields are. */
+function readMetadata(
+  line: string,
+  at: number,
+): { meta: Omit<WatchHead, "type">; managedFields?: Span } | undefined {
+  let found: { meta: Omit<WatchHead, "type">; managedFields?: Span } | undefined;
+  const end = members(line, at, (key, valueAt) => {
+    if (key !== "metadata") return skipValue(line, valueAt);
+    found = metadataSpans(line, valueAt);
+    return found ? STOP : -1;
+  });
   if (end === STOP) return found;
-  return end < 0 ? undefined : {}; // an object without metadata
+  return end < 0 ? undefined : { meta: {} }; // an object without metadata
+}
+
+/** Reads name and resourceVersion from the metadata object at `at`, and finds its managedFields. */
+function metadataSpans(
+  line: string,
+  at: number,
+): { meta: Omit<WatchHead, "type">; managedFields?: Span } | undefined {
+  const meta: Omit<WatchHead, "type"> = {};
+  let managedFields: Span | undefined;
+  const metaEnd = members(line, at, (field, fieldAt, keyAt) => {
+    if (field === "managedFields") {
+      const end = skipValue(line, fieldAt);
+      if (end >= 0) managedFields = memberSpan(line, keyAt, end);
+      return end;
+    }
+    if (field !== "name" && field !== "resourceVersion") return skipValue(line, fieldAt);
+    const close = stringEnd(line, fieldAt);
+    if (close < 0) return -1;
+    const text = plainString(line, fieldAt, close);
+    if (text === undefined) return -1;
+    meta[field] = text;
+    return close;
+  });
+  return metaEnd < 0 ? undefined : { meta, managedFields };
+}
+
+/** The member from `keyAt` to `end`, with the comma after it, or before it when it is the last one. */
+function memberSpan(s: string, keyAt: number, end: number): Span {
+  const after = skipSpace(s, end);
+  if (s.charCodeAt(after) === COMMA) return [keyAt, after + 1];
+  let before = keyAt - 1;
+  while (before > 0 && isSpace(s.charCodeAt(before))) before--;
+  return s.charCodeAt(before) === COMMA ? [before, end] : [keyAt, end];
 }
 
 const STOP = -2;
@@ -77,18 +133,23 @@ const STOP = -2;
  * Walks the members of the JSON object at `at`: `member` gets each key and the index of its value, and returns
  * the index just after that value, -1 to give up or STOP. Returns the index after the object, -1 or STOP.
  */
-function members(s: string, at: number, member: (key: string, valueAt: number) => number): number {
+function members(
+  s: string,
+  at: number,
+  member: (key: string, valueAt: number, keyAt: number) => number,
+): number {
   if (s.charCodeAt(at) !== OPEN_OBJECT) return -1;
   let i = skipSpace(s, at + 1);
   if (s.charCodeAt(i) === CLOSE_OBJECT) return i + 1;
   for (;;) {
+    const keyAt = i;
     const keyEnd = stringEnd(s, i);
     if (keyEnd < 0) return -1;
     const key = plainString(s, i, keyEnd);
     if (key === undefined) return -1;
     i = skipSpace(s, keyEnd);
     if (s.charCodeAt(i) !== COLON) return -1;
-    i = member(key, skipSpace(s, i + 1));
+    i = member(key, skipSpace(s, i + 1), keyAt);
     if (i < 0) return i;
     i = skipSpace(s, i);
     const c = s.charCodeAt(i);
@@ -146,10 +207,9 @@ function plainString(s: string, at: number, close: number): string | undefined {
   return text.includes("\\") ? undefined : text;
 }
 
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+
 function skipSpace(s: string, i: number): number {
-  for (;;) {
-    const c = s.charCodeAt(i);
-    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
-    i++;
-  }
+  while (isSpace(s.charCodeAt(i))) i++;
+  return i;
 }

@@ -128,12 +128,13 @@ describe("the connection to the API server", () => {
   it("is the field manager of what it writes, so the object's managedFields say who set its spec", async () => {
     emu = await startEmulator({ types: [VirtualDiskSnapshot] });
     const cluster = await connect({ kubeconfig: emu.kubeconfig });
-    const created = await createDiskSnapshot(cluster, ns, "owned");
-    const { managedFields } = created.metadata as {
-      managedFields?: { manager: string; operation: string }[];
-    };
+    await createDiskSnapshot(cluster, ns, "owned");
+    const stored = emu.store.get(VirtualDiskSnapshot, ns, "owned")!;
     assert.deepEqual(
-      managedFields?.map((m) => [m.manager, m.operation]),
+      stored.metadata.managedFields.map((m: { manager: string; operation: string }) => [
+        m.manager,
+        m.operation,
+      ]),
       [["pulumi-vm-snapshots", "Update"]],
     );
   });

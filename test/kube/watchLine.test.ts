@@ -1,7 +1,21 @@
 // Reading a watch event's head without parsing the line: whatever it reads must be what JSON.parse reads,
-// and a line it cannot read with certainty is left to JSON.parse (undefined).
+// and a line it cannot read with certainty is left to JSON.parse (undefined). Objects are parsed without
+// their managedFields, and otherwise as JSON.parse reads them.
 import assert from "node:assert/strict";
-import { readHead } from "../../provider/kube/watchLine";
+import { eventObject, parseAnswer, readHead, type WatchHead } from "../../provider/kube/watchLine";
+
+/** The head's fields JSON.parse also reads (the managedFields span is where they were). */
+const fieldsOf = (head: WatchHead | undefined) => {
+  if (!head) return head;
+  const { managedFields: _span, ...fields } = head;
+  return fields;
+};
+
+/** What JSON.parse reads, less metadata.managedFields. */
+const withoutManagedFields = (object: any) => {
+  if (object?.metadata && typeof object.metadata === "object") delete object.metadata.managedFields;
+  return object;
+};
 
 const parsedHead = (line: string) => {
   const event = JSON.parse(line);
@@ -42,23 +56,52 @@ describe("watch line head", () => {
         uid: "0b6f",
       }),
     });
-    assert.deepEqual(readHead(line), {
+    const head = readHead(line);
+    assert.deepEqual(fieldsOf(head), {
       type: "MODIFIED",
       name: "db-before-upgrade",
       resourceVersion: "48213",
     });
+    const object = eventObject(line, head!.managedFields);
+    assert.equal(object.metadata.managedFields, undefined, "the object is parsed without its managedFields");
+    assert.deepEqual(object, withoutManagedFields(JSON.parse(line).object));
+  });
+
+  it("parses an API answer without the managedFields of the object it is, and anything else as it is", () => {
+    const managedFields = [
+      { manager: "pulumi-vm-snapshots", operation: "Update", fieldsV1: { "f:spec": {} } },
+    ];
+    const object = snapshot({ managedFields, name: "db", namespace: "prod", resourceVersion: "5" });
+    for (const text of [JSON.stringify(object), JSON.stringify(object, null, 2)]) {
+      assert.deepEqual(parseAnswer(text), withoutManagedFields(JSON.parse(text)));
+    }
+    // managedFields last, or alone, in the metadata: the comma before it goes.
+    const last = { apiVersion: "v1", kind: "Secret", metadata: { name: "s", managedFields } };
+    assert.deepEqual(parseAnswer(JSON.stringify(last)), {
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "s" },
+    });
+    const alone = { kind: "Secret", metadata: { managedFields } };
+    assert.deepEqual(parseAnswer(JSON.stringify(alone)), { kind: "Secret", metadata: {} });
+    // A list, a Status, and text that is not JSON are parsed whole (or fail as JSON.parse does).
+    const list = { apiVersion: "v1", items: [last], kind: "SecretList", metadata: { resourceVersion: "9" } };
+    assert.deepEqual(parseAnswer(JSON.stringify(list)), list);
+    const status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", code: 404 };
+    assert.deepEqual(parseAnswer(JSON.stringify(status)), status);
+    assert.throws(() => parseAnswer("not json"), SyntaxError);
   });
 
   it("reads a bookmark, which has no name", () => {
     const line =
       '{"type":"BOOKMARK","object":{"kind":"VirtualDiskSnapshot","metadata":{"resourceVersion":"900"}}}';
-    assert.deepEqual(readHead(line), { type: "BOOKMARK", resourceVersion: "900" });
+    assert.deepEqual(fieldsOf(readHead(line)), { type: "BOOKMARK", resourceVersion: "900" });
   });
 
   it("reads lines with whitespace between the tokens", () => {
     const event = { type: "ADDED", object: snapshot({ name: "spaced", resourceVersion: "7" }) };
     const line = JSON.stringify(event, null, 2).replace(/\n/g, " \t");
-    assert.deepEqual(readHead(line), parsedHead(line));
+    assert.deepEqual(fieldsOf(readHead(line)), parsedHead(line));
   });
 
   it("leaves to JSON.parse what it cannot read with certainty", () => {
@@ -106,7 +149,8 @@ describe("watch line head", () => {
       const head = readHead(line);
       if (head) {
         read++;
-        assert.deepEqual(head, parsedHead(line), line);
+        assert.deepEqual(fieldsOf(head), parsedHead(line), line);
+        assert.deepEqual(eventObject(line, head.managedFields), withoutManagedFields(event.object), line);
       }
     }
     assert.equal(read, 500); // every generated line is laid out as the API server writes
