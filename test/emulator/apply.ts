@@ -230,6 +230,11 @@ export function recordUpdate(
   const result: ManagedFieldsEntry[] = [];
   let mine: FieldPath[] | undefined;
   for (const e of entries) {
+    // A status write changes nothing an entry without status fields owns (a controller's many status writes).
+    if (subresource === "status" && !sameEntry(e) && !isJsonObject(e.fieldsV1?.["f:status"])) {
+      result.push(e);
+      continue;
+    }
     const all = fromFieldsV1(e.fieldsV1);
     const owned = all.filter(exists);
     if (sameEntry(e)) mine = owned;

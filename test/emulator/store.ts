@@ -174,14 +174,36 @@ export interface StoreOptions {
 
 /**
  * A custom resource as the apiserver writes it: it is stored without a schema (a map), and Go writes a map's
- * keys sorted, at every level. Built-in kinds keep their fields' order.
+ * keys sorted, at every level. Built-in kinds keep their fields' order. What is sorted already is returned as it
+ * is, and what a write took unchanged from the version before (`before`, sorted) is not looked at again.
  */
-function sortedCopy(v: any): any {
-  if (v === null || typeof v !== "object") return v;
-  if (Array.isArray(v)) return v.map(sortedCopy);
-  const copy: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) if (v[k] !== undefined) copy[k] = sortedCopy(v[k]);
-  return copy;
+function sorted(v: any, before?: any): any {
+  if (v === before || v === null || typeof v !== "object") return v;
+  const was = (k: string | number) => (before !== null && typeof before === "object" ? before[k] : undefined);
+  if (Array.isArray(v)) {
+    let copy: any[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const item = sorted(v[i], was(i));
+      if (item !== v[i]) (copy ??= v.slice())[i] = item;
+    }
+    return copy ?? v;
+  }
+  const keys = Object.keys(v);
+  let inOrder = true;
+  for (let i = 0; i < keys.length; i++) {
+    if ((i > 0 && keys[i - 1] > keys[i]) || v[keys[i]] === undefined) inOrder = false;
+  }
+  let copy: Record<string, unknown> | undefined;
+  if (!inOrder) {
+    copy = {};
+    for (const k of keys.sort()) if (v[k] !== undefined) copy[k] = v[k];
+  }
+  for (const k in copy ?? v) {
+    const value = (copy ?? v)[k];
+    const laid = sorted(value, was(k));
+    if (laid !== value) (copy ??= { ...v })[k] = laid;
+  }
+  return copy ?? v;
 }
 
 /**
@@ -394,9 +416,9 @@ export class ObjectStore {
     return clone(stored);
   }
 
-  /** What is stored: a custom resource's keys sorted, as the apiserver writes them. */
-  private laidOut(type: ResourceType, obj: KubeObject): KubeObject {
-    return type.group ? sortedCopy(obj) : obj;
+  /** What is stored: a custom resource's keys sorted, as the apiserver writes them; `before` is its last version. */
+  private laidOut(type: ResourceType, obj: KubeObject, before?: KubeObject): KubeObject {
+    return type.group ? sorted(obj, before) : obj;
   }
 
   private rejection(type: ResourceType, name: string, r: AdmissionRejection) {
@@ -508,9 +530,9 @@ export class ObjectStore {
       if (entries.length) next.metadata.managedFields = entries;
       else delete next.metadata.managedFields;
     }
-    if (opts.dryRun) return clone(this.laidOut(type, next));
+    if (opts.dryRun) return clone(this.laidOut(type, next, old));
     next.metadata.resourceVersion = String(++this.rv);
-    const stored = this.laidOut(type, next);
+    const stored = this.laidOut(type, next, old);
     if (stored.metadata.deletionTimestamp && !(stored.metadata.finalizers ?? []).length) {
       this.remove(key);
       this.emit("DELETED", type, stored, old);
@@ -569,9 +591,9 @@ export class ObjectStore {
         ...old,
         metadata: { ...old.metadata, deletionTimestamp: now(), deletionGracePeriodSeconds: 0 },
       };
-      if (opts.dryRun) return clone(this.laidOut(type, next));
+      if (opts.dryRun) return clone(this.laidOut(type, next, old));
       next.metadata.resourceVersion = String(++this.rv);
-      const stored = this.laidOut(type, next);
+      const stored = this.laidOut(type, next, old);
       this.put(key, stored);
       this.emit("MODIFIED", type, stored, old);
       return clone(stored);
@@ -580,9 +602,9 @@ export class ObjectStore {
       ...old,
       metadata: { ...old.metadata, deletionTimestamp: old.metadata.deletionTimestamp ?? now() },
     };
-    if (opts.dryRun) return clone(this.laidOut(type, gone));
+    if (opts.dryRun) return clone(this.laidOut(type, gone, old));
     gone.metadata.resourceVersion = String(++this.rv);
-    const last = this.laidOut(type, gone);
+    const last = this.laidOut(type, gone, old);
     this.remove(key);
     this.emit("DELETED", type, last, old);
     if (opts.propagationPolicy !== "Orphan") this.collectDependents(last);
