@@ -109,6 +109,7 @@ interface Bench {
 async function main() {
   const options = parseOptions();
   const loadBefore = os.loadavg();
+  const speedBefore = machineSpeedMs();
   progress("installing the package in a project, recording the Deckhouse simulator...");
   const { "index.ts": program, ...files } = programFiles();
   const [project, recordings] = await Promise.all([
@@ -178,7 +179,26 @@ async function main() {
     await project.cleanup();
     rmSync(kubectlCache, { recursive: true, force: true });
   }
-  console.log(report(rows, pairs, options.repeat, bench, recordings, loadBefore, os.loadavg()));
+  const speed = { before: speedBefore, after: machineSpeedMs() };
+  console.log(report(rows, pairs, options.repeat, bench, recordings, loadBefore, os.loadavg(), speed));
+}
+
+/**
+ * How fast this machine runs JavaScript now: a fixed workload of small objects made and written as JSON, in
+ * milliseconds. A shared machine's speed moves by half within minutes; this says how fast it was for a run.
+ */
+function machineSpeedMs(): number {
+  const start = performance.now();
+  let kept: object[] = [];
+  let length = 0;
+  for (let i = 0; i < 3_000_000; i++) {
+    const o = { a: i, b: String(i) };
+    kept.push(o);
+    if (kept.length > 1000) kept = [];
+    length += JSON.stringify(o).length;
+  }
+  if (length < 0) throw new Error("unreachable");
+  return performance.now() - start;
 }
 
 /**
@@ -332,6 +352,7 @@ function report(
   recordings: Recording[],
   loadBefore: number[],
   loadAfter: number[],
+  speed: { before: number; after: number },
 ): string {
   const cpus = os.cpus();
   const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(" ");
@@ -343,7 +364,9 @@ function report(
     r.create.map((s) => ("status" in s ? s.status.phase : "finalizer")).join(" → ");
   return [
     `Machine: ${cpus.length} × ${cpus[0]?.model.trim()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GB, ` +
-      `Node ${process.version}, load average ${load(loadBefore)} before and ${load(loadAfter)} after the run.`,
+      `Node ${process.version}, load average ${load(loadBefore)} before and ${load(loadAfter)} after the run. ` +
+      `A fixed JavaScript workload took ${speed.before.toFixed(0)} ms before and ${speed.after.toFixed(0)} ms ` +
+      `after the run (the machine's speed; compare it between runs).`,
     "",
     renderTable(rows),
     "",
