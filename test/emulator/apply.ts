@@ -135,10 +135,6 @@ export function applyConfiguration(live: KubeObject | undefined, request: ApplyR
   const applying = new Set(leaves.map(pathKey));
 
   // Another manager's field under (or over) one this apply sets, with a different value, conflicts.
-  const overlaps = (a: FieldPath, b: FieldPath) => {
-    const n = Math.min(a.length, b.length);
-    return a.slice(0, n).every((k, i) => b[i] === k);
-  };
   const conflicts: { manager: string; path: FieldPath }[] = [];
   for (const other of entries) {
     if (sameEntry(other)) continue;
@@ -222,39 +218,45 @@ export function recordUpdate(
         ? []
         : leavesOf({ status: next.status });
   const changed = written.filter((p) => !deepEqual(valueAt(old, p), valueAt(next, p)));
-  const overlaps = (a: FieldPath, b: FieldPath) => a.every((k, i) => i >= b.length || b[i] === k);
-  const exists = (p: FieldPath) => valueAt(next, p) !== undefined;
-  const sameEntry = (e: ManagedFieldsEntry) =>
-    e.manager === manager && e.operation === "Update" && (e.subresource ?? "") === (subresource ?? "");
   const entries: ManagedFieldsEntry[] = old?.metadata.managedFields ?? [];
   const result: ManagedFieldsEntry[] = [];
   let mine: FieldPath[] | undefined;
   for (const e of entries) {
+    const same =
+      e.manager === manager && e.operation === "Update" && (e.subresource ?? "") === (subresource ?? "");
     // A status write changes nothing an entry without status fields owns (a controller's many status writes).
-    if (subresource === "status" && !sameEntry(e) && !isJsonObject(e.fieldsV1?.["f:status"])) {
+    if (subresource === "status" && !same && !isJsonObject(e.fieldsV1?.["f:status"])) {
       result.push(e);
       continue;
     }
     const all = fromFieldsV1(e.fieldsV1);
-    const owned = all.filter(exists);
-    if (sameEntry(e)) mine = owned;
+    const owned = all.filter((p) => valueAt(next, p) !== undefined);
+    if (same) mine = owned;
     // Its own entry is written anew below when this write set something.
-    if (sameEntry(e) && changed.length) continue;
+    if (same && changed.length) continue;
     const kept = owned.filter((o) => !changed.some((c) => overlaps(o, c)));
     if (!kept.length) continue;
     result.push(kept.length === all.length ? e : { ...e, fieldsV1: toFieldsV1(kept) });
   }
   if (changed.length) {
     const fields = [...(mine ?? []).filter((o) => !changed.some((c) => overlaps(o, c))), ...changed];
+    // Keys in the order the API server writes them (sorted), so the store need not copy the entry to sort it.
     result.push({
-      manager,
-      operation: "Update",
       apiVersion,
-      time: now(),
       fieldsType: "FieldsV1",
       fieldsV1: toFieldsV1(fields),
+      manager,
+      operation: "Update",
       ...(subresource ? { subresource } : {}),
+      time: now(),
     });
   }
   return result;
+}
+
+/** Whether one path lies on the other (the same field, or one inside the other). */
+function overlaps(a: FieldPath, b: FieldPath): boolean {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -179,11 +179,12 @@ export interface StoreOptions {
  */
 function sorted(v: any, before?: any): any {
   if (v === before || v === null || typeof v !== "object") return v;
-  const was = (k: string | number) => (before !== null && typeof before === "object" ? before[k] : undefined);
+  // No closures here: it runs for every node of every write, and the test runner names each closure it makes.
+  const prior = before !== null && typeof before === "object" ? before : undefined;
   if (Array.isArray(v)) {
     let copy: any[] | undefined;
     for (let i = 0; i < v.length; i++) {
-      const item = sorted(v[i], was(i));
+      const item = sorted(v[i], prior?.[i]);
       if (item !== v[i]) (copy ??= v.slice())[i] = item;
     }
     return copy ?? v;
@@ -200,7 +201,7 @@ function sorted(v: any, before?: any): any {
   }
   for (const k in copy ?? v) {
     const value = (copy ?? v)[k];
-    const laid = sorted(value, was(k));
+    const laid = sorted(value, prior?.[k]);
     if (laid !== value) (copy ??= { ...v })[k] = laid;
   }
   return copy ?? v;
