@@ -47,9 +47,9 @@ export function readHead(line: string): WatchHead | undefined {
     }
     if (key === "object") {
       if (type === undefined) return -1;
-      const read = readMetadata(line, at);
-      if (!read) return -1;
-      head = { type, ...read.meta, ...(read.managedFields ? { managedFields: read.managedFields } : {}) };
+      const meta = readMetadata(line, at);
+      if (!meta) return -1;
+      head = { type, ...meta };
       return STOP;
     }
     return skipValue(line, at);
@@ -70,7 +70,7 @@ export function parseAnswer(text: string): any {
   let skip: Span | undefined;
   members(text, skipSpace(text, 0), (key, at) => {
     if (key === "apiVersion" || key === "kind") return skipValue(text, at);
-    if (key === "metadata") skip = metadataSpans(text, at)?.managedFields;
+    if (key === "metadata") skip = metadataFields(text, at)?.managedFields;
     return STOP;
   });
   return JSON.parse(without(text, skip));
@@ -79,32 +79,27 @@ export function parseAnswer(text: string): any {
 const without = (text: string, skip: Span | undefined) =>
   skip ? text.slice(0, skip[0]) + text.slice(skip[1]) : text;
 
+type MetadataFields = Omit<WatchHead, "type">;
+
 /** The name and resourceVersion in the metadata of the object at `at`, and where its managedFields are. */
-function readMetadata(
-  line: string,
-  at: number,
-): { meta: Omit<WatchHead, "type">; managedFields?: Span } | undefined {
-  let found: { meta: Omit<WatchHead, "type">; managedFields?: Span } | undefined;
+function readMetadata(line: string, at: number): MetadataFields | undefined {
+  let found: MetadataFields | undefined;
   const end = members(line, at, (key, valueAt) => {
     if (key !== "metadata") return skipValue(line, valueAt);
-    found = metadataSpans(line, valueAt);
+    found = metadataFields(line, valueAt);
     return found ? STOP : -1;
   });
   if (end === STOP) return found;
-  return end < 0 ? undefined : { meta: {} }; // an object without metadata
+  return end < 0 ? undefined : {}; // an object without metadata
 }
 
 /** Reads name and resourceVersion from the metadata object at `at`, and finds its managedFields. */
-function metadataSpans(
-  line: string,
-  at: number,
-): { meta: Omit<WatchHead, "type">; managedFields?: Span } | undefined {
-  const meta: Omit<WatchHead, "type"> = {};
-  let managedFields: Span | undefined;
+function metadataFields(line: string, at: number): MetadataFields | undefined {
+  const meta: MetadataFields = {};
   const metaEnd = members(line, at, (field, fieldAt, keyAt) => {
     if (field === "managedFields") {
       const end = skipValue(line, fieldAt);
-      if (end >= 0) managedFields = memberSpan(line, keyAt, end);
+      if (end >= 0) meta.managedFields = memberSpan(line, keyAt, end);
       return end;
     }
     if (field !== "name" && field !== "resourceVersion") return skipValue(line, fieldAt);
@@ -115,7 +110,7 @@ function metadataSpans(
     meta[field] = text;
     return close;
   });
-  return metaEnd < 0 ? undefined : { meta, managedFields };
+  return metaEnd < 0 ? undefined : meta;
 }
 
 /** The member from `keyAt` to `end`, with the comma after it, or before it when it is the last one. */

@@ -163,7 +163,7 @@ export function deepEqual(a: any, b: any): boolean {
 /** `dryRun` validates and answers as the write would, without storing or emitting anything. */
 export interface WriteOptions {
   dryRun?: boolean;
-  /** Who writes, for metadata.managedFields (default: the store's controllers, see StoreOptions.controllers). */
+  /** Who writes, for metadata.managedFields (default: ObjectStore.controllers, the simulated controllers). */
   manager?: string;
 }
 
