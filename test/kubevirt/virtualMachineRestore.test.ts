@@ -45,8 +45,12 @@ describe("KubeVirt VirtualMachineRestore against a cluster", function () {
     );
 
   /** A VM (running or stopped) and a snapshot of it that is ready to use. */
-  async function vmWithSnapshot(name: string, running: boolean): Promise<KubeObject> {
-    await cluster.api.apply(kubevirtVirtualMachine(cluster, { name, running }));
+  async function vmWithSnapshot(
+    name: string,
+    running: boolean,
+    annotations?: Record<string, string>,
+  ): Promise<KubeObject> {
+    await cluster.api.apply(kubevirtVirtualMachine(cluster, { name, running, annotations }));
     await kubevirtVmSettled(cluster, name, { running });
     await cluster.api.create(
       virtualMachineSnapshotManifest({ namespace: ns, name: `${name}-snap`, vm: name }),
@@ -88,7 +92,8 @@ describe("KubeVirt VirtualMachineRestore against a cluster", function () {
   });
 
   it("StopTarget stops the running VM and completes", async () => {
-    await vmWithSnapshot("web", true);
+    // Its guest takes a while to shut down, as a real one does, so the wait for it is there to be shown.
+    await vmWithSnapshot("web", true, { [KnobAnnotation.PhaseDelayMs]: String(scaled(300)) });
     const { result, lines } = await restore({
       name: "web-undo",
       virtualMachineSnapshotName: "web-snap",

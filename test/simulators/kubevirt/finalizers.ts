@@ -7,6 +7,8 @@ export const Finalizer = {
   /** On the VM while a snapshot holds its lock. */
   SnapshotSource: "snapshot.kubevirt.io/snapshot-source-protection",
   VirtualMachineRestore: "snapshot.kubevirt.io/vmrestore-protection",
+  /** On every VMI: virt-handler removes it once the guest has shut down. */
+  VirtualMachineInstance: "foregroundDeleteVirtualMachine",
 } as const;
 
 export const hasFinalizer = (obj: KubeObject, finalizer: string) =>

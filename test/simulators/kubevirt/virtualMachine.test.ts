@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { PersistentVolumeClaim, VolumeSnapshot } from "../../emulator/kinds/core";
 import { DataVolume, KubeVirtVirtualMachine, VirtualMachineInstance } from "../../emulator/kinds/kubevirt";
 import type { KubeObject } from "../../emulator/store";
+import { KnobAnnotation } from "../knobs";
 import { gone, waitFor } from "../waitFor";
 import { createVirtualMachine } from "./fixtures";
 import { printableStatusIs, readyToUse, simulationPerTest, vmReady } from "./testing";
@@ -33,13 +34,19 @@ describe("KubeVirt simulator: VMs and their disks", () => {
   });
 
   it("keeps a Halted VM Stopped and starts and stops it when the run strategy changes", async () => {
-    createVirtualMachine(sim.store, { name: "db" });
+    // Its guest takes 50 ms to boot and to shut down.
+    createVirtualMachine(sim.store, { name: "db", annotations: { [KnobAnnotation.PhaseDelayMs]: "50" } });
     let vm = await waitFor(sim.store, VM, "default", "db", printableStatusIs("Stopped"));
     assert.equal(sim.store.get(VMI, "default", "db"), undefined);
 
     sim.store.update(VM, { ...vm!, spec: { ...vm!.spec, runStrategy: "Always" } });
     vm = await waitFor(sim.store, VM, "default", "db", printableStatusIs("Running"));
     sim.store.update(VM, { ...vm!, spec: { ...vm!.spec, runStrategy: "Halted" } });
+    // The guest shuts down before the VMI is gone: the VM is Stopping meanwhile.
+    await waitFor(sim.store, VM, "default", "db", printableStatusIs("Stopping"));
+    const stopping = sim.store.get(VMI, "default", "db");
+    assert.ok(stopping?.metadata.deletionTimestamp, "the VMI is being deleted");
+    assert.deepEqual(stopping?.metadata.finalizers, ["foregroundDeleteVirtualMachine"]);
     await waitFor(sim.store, VMI, "default", "db", gone);
     await waitFor(sim.store, VM, "default", "db", printableStatusIs("Stopped"));
   });

@@ -5,6 +5,7 @@ import { DataVolume, KubeVirtVirtualMachine, VirtualMachineInstance } from "../.
 import type { KubeObject, ObjectStore } from "../../emulator/store";
 import { KnobAnnotation } from "../knobs";
 import { controllerRef, type ControllerContext } from "./context";
+import { Finalizer } from "./finalizers";
 import { writeStatus } from "./status";
 import { volumeSnapshotStatusOf, volumesOf } from "./volumes";
 
@@ -72,6 +73,7 @@ function newInstance(vm: KubeObject): KubeObject {
       labels: template.metadata?.labels,
       annotations,
       ownerReferences: [controllerRef(vm)],
+      finalizers: [Finalizer.VirtualMachineInstance],
     },
     spec: structuredClone(template.spec ?? {}),
   };
