@@ -131,7 +131,10 @@ async function main() {
     emulator,
     cluster: await connect({ kubeconfig: emulator.kubeconfig }),
     projectDir: project.dir,
-    hostEnv: { KUBECONFIG: emulator.kubeconfigPath },
+    hostEnv: {
+      KUBECONFIG: emulator.kubeconfigPath,
+      ...(process.env.HOST_V8_FLAGS ? { HOST_V8_FLAGS: process.env.HOST_V8_FLAGS } : {}),
+    },
     declared,
     kubectlCache,
     coldStarts: [],
@@ -215,8 +218,11 @@ async function warmUp(bench: Bench, options: Options, controller: Scenario["cont
   bench.coldStarts.length = coldStarts;
 }
 
-/** One run of one contender; `waits` are its latencies, which a summary of several runs pools. */
-type Run = Measured & { waits?: number[] };
+/**
+ * One run of one contender; `waits` are its latencies, which a summary of several runs pools. Through the host,
+ * also where the CPU went: the host's main thread, and the bench's own process on the same cores.
+ */
+type Run = Measured & { waits?: number[]; mainThreadCpuSeconds?: number; benchCpuSeconds?: number };
 
 /** A scenario's runs through the host, in the order they ran. */
 interface Pair {
@@ -296,6 +302,10 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
     }
     for (const failure of run.failures.slice(0, 3)) progress(`  failure: ${failure}`);
     const endedAt = "createdAt" in run ? run.createdAt : run.endedAt;
+    const cpuSplit =
+      "benchCpuSeconds" in run
+        ? { mainThreadCpuSeconds: run.mainThreadCpuSeconds, benchCpuSeconds: run.benchCpuSeconds }
+        : {};
     const waits = who === "floor" ? undefined : waitsAfterTerminal(terminal.at, endedAt);
     return {
       scenario,
@@ -309,6 +319,7 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
       peakRssMb: run.peakRssMb,
       cpuSeconds: run.cpuSeconds,
       failures: run.failures.length,
+      ...cpuSplit,
     };
   } finally {
     terminal.stop();
@@ -344,6 +355,34 @@ function describe(row: Measured): string {
   );
 }
 
+/** Each N = 1000 turn with the instant controller: its ratio to the floor's run before it, and where the CPU went. */
+function turnLines(pairs: Pair[]): string[] {
+  const lines = pairs
+    .filter((p) => p.scenario.controller === "instant" && p.scenario.count === 1000)
+    .map(
+      (p) =>
+        `${p.scenario.kind} instant N=1000, each turn's total ÷ the floor's run before it: ` +
+        p.ours.map((o, i) => `${(o.totalMs! / p.floor[i].totalMs!).toFixed(2)}×`).join(", ") +
+        ` (floor ${p.floor.map((f) => (f.totalMs! / 1000).toFixed(2)).join(", ")} s); ` +
+        `CPU s per turn, floor and this provider: ` +
+        p.ours.map((o, i) => `${cpuSplit(p.floor[i])} and ${cpuSplit(o)}`).join("; ") +
+        ".",
+    );
+  if (!lines.length) return [];
+  return [
+    ...lines,
+    "CPU s: the host's main thread + its other threads (V8's optimizing compiler and collector helpers) / the " +
+      "bench's own process (emulator, replayed controller, engine's stand-in), which runs on the same cores.",
+  ];
+}
+
+/** "host main + other threads / bench process", in seconds. */
+function cpuSplit(run: Run): string {
+  const { cpuSeconds: all, mainThreadCpuSeconds: main, benchCpuSeconds: bench } = run;
+  if (all === undefined || main === undefined || bench === undefined) return "—";
+  return `${main.toFixed(2)} + ${(all - main).toFixed(2)} / ${bench.toFixed(2)}`;
+}
+
 function report(
   rows: Measured[],
   pairs: Pair[],
@@ -373,14 +412,7 @@ function report(
     `Through the host, the floor and this provider ran ${repeat} time${repeat > 1 ? "s" : ""} each per scenario, ` +
       "taking turns; their rows show the median wall and CPU times, latency percentiles over every wait of " +
       "every run, and the highest request count, watch count and memory. The peers ran once.",
-    ...pairs
-      .filter((p) => p.scenario.controller === "instant" && p.scenario.count === 1000)
-      .map(
-        (p) =>
-          `${p.scenario.kind} instant N=1000, each turn's total ÷ the floor's run before it: ` +
-          p.ours.map((o, i) => `${(o.totalMs! / p.floor[i].totalMs!).toFixed(2)}×`).join(", ") +
-          ` (floor ${p.floor.map((f) => (f.totalMs! / 1000).toFixed(2)).join(", ")} s).`,
-      ),
+    ...turnLines(pairs),
     "",
     "Targets:",
     renderChecks(checkTargets(rows)),

@@ -30,6 +30,10 @@ export interface HostRun {
   /** The host's node process: peak memory over its life, CPU spent on the creates and deletes. */
   peakRssMb?: number;
   cpuSeconds?: number;
+  /** Of that CPU, its main thread's. */
+  mainThreadCpuSeconds?: number;
+  /** CPU the bench's own process spent meanwhile (emulator, controller, engine's stand-in), on the same cores. */
+  benchCpuSeconds: number;
 }
 
 export async function runThroughHost(work: HostWorkload): Promise<HostRun> {
@@ -38,6 +42,7 @@ export async function runThroughHost(work: HostWorkload): Promise<HostRun> {
     // The host script runs `node` as its child; that process does the work.
     const node = runningInGroup(engine.host.pid).find((pid) => pid !== engine.host.pid) ?? engine.host.pid;
     const before = processUsage(node);
+    const benchBefore = process.cpuUsage();
     const failures: string[] = [];
     const createdAt = new Map<string, number>();
     const names = Array.from({ length: work.count }, (_, i) => `${work.prefix}-${i}`);
@@ -70,12 +75,14 @@ export async function runThroughHost(work: HostWorkload): Promise<HostRun> {
     const deleteMs = performance.now() - deleteStart;
 
     const after = processUsage(node);
+    const bench = process.cpuUsage(benchBefore);
     return {
       createMs,
       deleteMs,
       createdAt,
       failures,
       coldStartMs: engine.host.coldStartMs,
+      benchCpuSeconds: (bench.user + bench.system) / 1e6,
       ...usageBetween(before, after),
     };
   } finally {
@@ -85,5 +92,9 @@ export async function runThroughHost(work: HostWorkload): Promise<HostRun> {
 
 function usageBetween(before?: ProcessUsage, after?: ProcessUsage) {
   if (!before || !after) return {};
-  return { peakRssMb: after.peakRssMb, cpuSeconds: after.cpuSeconds - before.cpuSeconds };
+  return {
+    peakRssMb: after.peakRssMb,
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
+    mainThreadCpuSeconds: after.mainThreadCpuSeconds - before.mainThreadCpuSeconds,
+  };
 }
