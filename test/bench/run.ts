@@ -131,10 +131,7 @@ async function main() {
     emulator,
     cluster: await connect({ kubeconfig: emulator.kubeconfig }),
     projectDir: project.dir,
-    hostEnv: {
-      KUBECONFIG: emulator.kubeconfigPath,
-      ...(process.env.HOST_V8_FLAGS ? { HOST_V8_FLAGS: process.env.HOST_V8_FLAGS } : {}),
-    },
+    hostEnv: { KUBECONFIG: emulator.kubeconfigPath },
     declared,
     kubectlCache,
     coldStarts: [],
@@ -302,10 +299,6 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
     }
     for (const failure of run.failures.slice(0, 3)) progress(`  failure: ${failure}`);
     const endedAt = "createdAt" in run ? run.createdAt : run.endedAt;
-    const cpuSplit =
-      "benchCpuSeconds" in run
-        ? { mainThreadCpuSeconds: run.mainThreadCpuSeconds, benchCpuSeconds: run.benchCpuSeconds }
-        : {};
     const waits = who === "floor" ? undefined : waitsAfterTerminal(terminal.at, endedAt);
     return {
       scenario,
@@ -319,7 +312,10 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
       peakRssMb: run.peakRssMb,
       cpuSeconds: run.cpuSeconds,
       failures: run.failures.length,
-      ...cpuSplit,
+      ...("benchCpuSeconds" in run && {
+        mainThreadCpuSeconds: run.mainThreadCpuSeconds,
+        benchCpuSeconds: run.benchCpuSeconds,
+      }),
     };
   } finally {
     terminal.stop();
