@@ -1,10 +1,12 @@
 // Progress lines are what `pulumi up` shows of a dynamic provider: the host's stdout. A thousand resources
-// moving at once would pay a write to that pipe each, so the lines of one turn of the event loop go out
-// together, and every lifecycle call flushes the pending lines before it returns.
+// moving at once would pay a write to that pipe for each of their steps, so lines wait up to a tenth of a second
+// and go out together; every lifecycle call flushes the pending lines before it returns.
+const FLUSH_EVERY_MS = 100;
+
 let pending: string[] = [];
 
 export function say(line: string): void {
-  if (!pending.length) setImmediate(flushProgress);
+  if (!pending.length) setTimeout(flushProgress, FLUSH_EVERY_MS);
   pending.push(line);
 }
 

@@ -8,6 +8,7 @@ import { killOnExit } from "../host/processes";
 import type { Cluster } from "../../provider/kube/cluster";
 import { apiVersionOf, createObject, deleteObject, resourceOf } from "../../provider/kube/objects";
 import type { PeerRun, PeerWorkload } from "./peer";
+import { sharedClock } from "./clock";
 import { currentRssMb } from "./processUsage";
 
 /** Whether `kubectl` is an executable on PATH. */
@@ -54,7 +55,7 @@ export async function runKubectlWait(work: KubectlWorkload): Promise<PeerRun> {
       let stderr = "";
       child.stderr!.on("data", (c) => (stderr += c));
       child.once("close", (code) => {
-        const at = performance.now();
+        const at = sharedClock();
         running.delete(child.pid!);
         forget();
         if (code !== 0) failures.push(`kubectl ${args.join(" ")}: exit ${code}: ${stderr.trim()}`);

@@ -1,15 +1,16 @@
 // How long after its terminal phase was written each wait ended, and the summary the table prints.
 import { collectionOf, type ObjectStore, type ResourceType } from "../emulator/store";
+import { sharedClock } from "./clock";
 import { isTerminal } from "./replay";
 
-/** When each object of a kind first reached a terminal phase (performance.now()), from the store's events. */
+/** When each object of a kind first reached a terminal phase (sharedClock()), from the store's events. */
 export function recordTerminalPhases(store: ObjectStore, type: ResourceType) {
   const at = new Map<string, number>();
   const collection = collectionOf(type);
   const stop = store.subscribe((e) => {
     if (e.collection !== collection || !isTerminal(e.object)) return;
     const name = e.object.metadata.name!;
-    if (!at.has(name)) at.set(name, performance.now());
+    if (!at.has(name)) at.set(name, sharedClock());
   });
   return { at, stop };
 }

@@ -6,6 +6,7 @@ import * as readline from "node:readline";
 import { pathToFileURL } from "node:url";
 import { killOnExit } from "../host/processes";
 import { repoNode } from "../host/repo";
+import { sharedClock } from "./clock";
 import type { PeerRun, PeerWorkload } from "./peer";
 import { processUsage } from "./processUsage";
 
@@ -23,7 +24,7 @@ export async function runPoller(work: PeerWorkload): Promise<PeerRun> {
   let onLine: () => void = () => {};
   readline.createInterface({ input: child.stdout! }).on("line", (line) => {
     const [word, name, ...why] = line.split(" ");
-    if (word === "ready") endedAt.set(name, performance.now());
+    if (word === "ready") endedAt.set(name, sharedClock());
     if (word === "failed") failures.push(`${name}: ${why.join(" ")}`);
     answered++;
     onLine();

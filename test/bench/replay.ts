@@ -10,7 +10,7 @@ import { createVirtualMachine } from "../simulators/deckhouse/fixtures";
 import { waitFor } from "../simulators/waitFor";
 
 /** One write the controller made: new finalizers (metadata) or a new status (the status subresource). */
-export type Step = { finalizers: string[] } | { status: Record<string, any>; statusText: string };
+export type Step = { finalizers: string[] } | { status: Record<string, any> };
 
 export interface Recording {
   type: ResourceType;
@@ -98,11 +98,30 @@ function stepsBetween(from: KubeObject, objects: KubeObject[]): Step[] {
     if (JSON.stringify(finalizers) !== JSON.stringify(before.metadata.finalizers ?? [])) {
       steps.push({ finalizers });
     }
-    const statusText = JSON.stringify(after.status);
-    if (statusText !== JSON.stringify(before.status)) steps.push({ status: after.status, statusText });
+    if (JSON.stringify(after.status) !== JSON.stringify(before.status)) steps.push({ status: after.status });
     before = after;
   }
   return steps;
+}
+
+/**
+ * A recorded status as it reads for another object: the recorded object's uid and name replaced by its own
+ * wherever they appear (child and volume snapshot names). What mentions neither is shared with the recording,
+ * as the store never modifies what it keeps.
+ */
+function rename(value: any, from: { uid: string; name: string }, to: { uid: string; name: string }): any {
+  if (typeof value === "string") {
+    return value.includes(from.uid) || value.includes(from.name)
+      ? value.replaceAll(from.uid, to.uid).replaceAll(from.name, to.name)
+      : value;
+  }
+  if (value === null || typeof value !== "object") return value;
+  let copy: any;
+  for (const key in value) {
+    const item = rename(value[key], from, to);
+    if (item !== value[key]) (copy ??= Array.isArray(value) ? [...value] : { ...value })[key] = item;
+  }
+  return copy ?? value;
 }
 
 /** How long a replayed snapshot takes to its terminal phase: at once, or a random time in a range. */
@@ -125,23 +144,23 @@ export function startReplay(store: ObjectStore, recordings: Recording[], pace: P
   const play = (recording: Recording, object: KubeObject, stage: "create" | "delete", totalMs: number) => {
     const { namespace, name, uid } = object.metadata;
     const steps = recording[stage];
-    const rename = (statusText: string) =>
-      JSON.parse(statusText.replaceAll(recording.uid, uid!).replaceAll(recording.name, name!));
+    const renamed = (status: Record<string, any>) => rename(status, recording, { uid: uid!, name: name! });
     const apply = (i: number) => {
       const current = store.peek(recording.type, namespace, name!);
       if (!current || current.metadata.uid !== uid || i >= steps.length) return;
       if (stage === "create" && current.metadata.deletionTimestamp) return; // deleted before it was ready
       const step = steps[i];
       if ("finalizers" in step) {
-        store.update(recording.type, {
-          ...current,
-          metadata: { ...current.metadata, finalizers: step.finalizers },
-        });
+        store.update(
+          recording.type,
+          { ...current, metadata: { ...current.metadata, finalizers: step.finalizers } },
+          { handOver: true },
+        );
       } else {
         store.update(
           recording.type,
-          { ...current, status: rename(step.statusText) },
-          { subresource: "status" },
+          { ...current, status: renamed(step.status) },
+          { subresource: "status", handOver: true },
         );
       }
       // Steps are spread evenly, so the terminal phase is written `totalMs` after creation.

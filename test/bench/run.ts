@@ -35,7 +35,7 @@ import {
   type Scenario,
   type Who,
 } from "./table";
-import { runThroughHost, type HostRun } from "./throughHost";
+import { startEngineProcess, type EngineProcess, type HostRun } from "./throughHost";
 
 const namespace = "bench";
 /** "Realistically delayed": each snapshot reaches its terminal phase 1-3 s after it was created. */
@@ -104,6 +104,8 @@ interface Bench {
   kubectlCache: string;
   kubectlWarm?: Promise<void>;
   coldStarts: number[];
+  /** The engine's stand-in, in its own process. */
+  engine: EngineProcess;
 }
 
 async function main() {
@@ -135,6 +137,7 @@ async function main() {
     declared,
     kubectlCache,
     coldStarts: [],
+    engine: startEngineProcess(),
   };
   const rows: Measured[] = [];
   const pairs: Pair[] = [];
@@ -174,6 +177,7 @@ async function main() {
       }
     }
   } finally {
+    await bench.engine.stop();
     await disconnectAll();
     await emulator.stop();
     await project.cleanup();
@@ -202,14 +206,16 @@ function machineSpeedMs(): number {
 }
 
 /**
- * One uncounted run of the floor and of this provider at the largest N: the bench's own process (the engine's
- * stand-in and the emulator) compiles its hot paths on its first runs, which would otherwise slow whichever
+ * One uncounted run of the floor and of this provider at the largest N: the engine's stand-in and the bench's
+ * own process (the emulator) compile their hot paths on their first runs, which would otherwise slow whichever
  * row comes first. Each host is a fresh process either way, as in every `pulumi up`.
  */
 async function warmUp(bench: Bench, options: Options, controller: Scenario["controller"]) {
   const kind = options.kinds[0];
   const scenario: Scenario = { kind: kind.name, controller, count: Math.max(...options.sizes) };
-  progress(`warming up the bench's process (${kind.name} N=${scenario.count}, not counted)...`);
+  progress(
+    `warming up the engine's stand-in and the emulator (${kind.name} N=${scenario.count}, not counted)...`,
+  );
   const coldStarts = bench.coldStarts.length;
   for (const who of ["floor", "ours"] as const) await measure(bench, kind, scenario, who);
   bench.coldStarts.length = coldStarts;
@@ -217,9 +223,14 @@ async function warmUp(bench: Bench, options: Options, controller: Scenario["cont
 
 /**
  * One run of one contender; `waits` are its latencies, which a summary of several runs pools. Through the host,
- * also where the CPU went: the host's main thread, and the bench's own process on the same cores.
+ * also where the CPU went: the host's main thread, the engine's stand-in, and the emulator, on the same cores.
  */
-type Run = Measured & { waits?: number[]; mainThreadCpuSeconds?: number; benchCpuSeconds?: number };
+type Run = Measured & {
+  waits?: number[];
+  mainThreadCpuSeconds?: number;
+  standInCpuSeconds?: number;
+  emulatorCpuSeconds?: number;
+};
 
 /** A scenario's runs through the host, in the order they ran. */
 interface Pair {
@@ -281,12 +292,13 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
     let run: HostRun | PeerRun;
     if (who === "floor" || who === "ours") {
       const declared = bench.declared.get(who === "ours" ? kind.resourceName : "nothing")!;
-      run = await runThroughHost({
+      run = await bench.engine.run({
         cwd: bench.projectDir,
         env: bench.hostEnv,
         type: declared.type,
-        inputs: (i) => inputsFor(who === "ours" ? kind : undefined, declared, i),
-        count,
+        inputs: Array.from({ length: count }, (_, i) =>
+          inputsFor(who === "ours" ? kind : undefined, declared, i),
+        ),
         prefix,
       });
       bench.coldStarts.push(run.coldStartMs);
@@ -312,9 +324,10 @@ async function measure(bench: Bench, kind: BenchKind, scenario: Scenario, who: W
       peakRssMb: run.peakRssMb,
       cpuSeconds: run.cpuSeconds,
       failures: run.failures.length,
-      ...("benchCpuSeconds" in run && {
+      ...("standInCpuSeconds" in run && {
         mainThreadCpuSeconds: run.mainThreadCpuSeconds,
-        benchCpuSeconds: run.benchCpuSeconds,
+        standInCpuSeconds: run.standInCpuSeconds,
+        emulatorCpuSeconds: run.emulatorCpuSeconds,
       }),
     };
   } finally {
@@ -368,15 +381,16 @@ function turnLines(pairs: Pair[]): string[] {
   return [
     ...lines,
     "CPU s: the host's main thread + its other threads (V8's optimizing compiler and collector helpers) / the " +
-      "bench's own process (emulator, replayed controller, engine's stand-in), which runs on the same cores.",
+      "engine's stand-in / the emulator and the replayed controller, which run on the same cores.",
   ];
 }
 
-/** "host main + other threads / bench process", in seconds. */
+/** "host main + other threads / engine's stand-in / emulator", in seconds. */
 function cpuSplit(run: Run): string {
-  const { cpuSeconds: all, mainThreadCpuSeconds: main, benchCpuSeconds: bench } = run;
-  if (all === undefined || main === undefined || bench === undefined) return "—";
-  return `${main.toFixed(2)} + ${(all - main).toFixed(2)} / ${bench.toFixed(2)}`;
+  const { cpuSeconds: all, mainThreadCpuSeconds: main, standInCpuSeconds: standIn } = run;
+  if (all === undefined || main === undefined || standIn === undefined) return "—";
+  const emulator = run.emulatorCpuSeconds?.toFixed(2) ?? "—";
+  return `${main.toFixed(2)} + ${(all - main).toFixed(2)} / ${standIn.toFixed(2)} / ${emulator}`;
 }
 
 function report(

@@ -165,6 +165,12 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** Who writes, for metadata.managedFields (default: ObjectStore.controllers, the simulated controllers). */
   manager?: string;
+  /**
+   * The caller gives `input` up: the store may keep its values instead of copying them (they must not change
+   * afterwards), and answers with the stored version itself, which must not be modified. For a controller
+   * in this process that builds each write from `peek` and fresh values.
+   */
+  handOver?: boolean;
 }
 
 export interface StoreOptions {
@@ -459,19 +465,22 @@ export class ObjectStore {
     if (opts.subresource === "status") {
       // The stored version is kept as it is but for its status (in its place among the keys) and the metadata
       // the write sets; stored versions are never modified, so the new one shares the rest with it.
-      next = { ...old, metadata: { ...old.metadata }, status: clone(input.status) };
-      if (input.metadata?.managedFields) next.metadata.managedFields = clone(input.metadata.managedFields);
+      const status = opts.handOver ? input.status : clone(input.status);
+      next = { ...old, metadata: { ...old.metadata }, status };
+      const given = input.metadata?.managedFields;
+      if (given) next.metadata.managedFields = opts.handOver ? given : clone(given);
     } else {
-      next = clone(input);
-      // A write that leaves managedFields out keeps them, as the apiserver does.
+      next = opts.handOver ? { ...input, metadata: { ...input.metadata } } : clone(input);
+      // A write that leaves managedFields out keeps them, as the apiserver does (stored versions are never
+      // modified, so the new one may share them).
       if (next.metadata.managedFields === undefined && old.metadata.managedFields !== undefined) {
-        next.metadata.managedFields = clone(old.metadata.managedFields);
+        next.metadata.managedFields = old.metadata.managedFields;
       }
       next.apiVersion = apiVersionOf(type);
       next.kind = type.kind;
       if (type.statusSubresource) {
         if (old.status === undefined) delete next.status;
-        else next.status = clone(old.status);
+        else next.status = old.status;
       }
       // Fields the server owns.
       for (const f of [
@@ -521,7 +530,8 @@ export class ObjectStore {
         metadata: { ...next.metadata, resourceVersion: old.metadata.resourceVersion },
       })
     ) {
-      return clone(old); // a no-op write does not bump resourceVersion, as in the apiserver
+      // A no-op write does not bump resourceVersion, as in the apiserver.
+      return opts.handOver ? old : clone(old);
     }
     const manager = opts.manager ?? this.controllers;
     const given = input.metadata?.managedFields;
@@ -538,11 +548,11 @@ export class ObjectStore {
       this.remove(key);
       this.emit("DELETED", type, stored, old);
       this.collectDependents(stored);
-      return clone(stored);
+      return opts.handOver ? stored : clone(stored);
     }
     this.put(key, stored);
     this.emit("MODIFIED", type, stored, old);
-    return clone(stored);
+    return opts.handOver ? stored : clone(stored);
   }
 
   /**

@@ -149,6 +149,24 @@ describe("engine steps through the real host", () => {
     assert.deepEqual(engine.sentFor(urn("destroyed")), ["Check", "Create", "Delete"]);
   });
 
+  it("sends one Check at a time, as the step generator does, and each Create as soon as its Check is answered", async () => {
+    const urns = ["serial-a", "serial-b", "serial-c"].map(urn);
+    await Promise.all(urns.map((u) => engine.up(undefined, u, { value: "v", checkMs: 100, __provider })));
+    const sent = (method: string, u: string) =>
+      engine.host.sent.find((r) => r.method === method && r.urn === u)!.at;
+    for (let i = 1; i < urns.length; i++) {
+      const gap = sent("Check", urns[i]) - sent("Check", urns[i - 1]);
+      assert.ok(
+        gap >= 95,
+        `Check of ${urns[i]} sent ${gap.toFixed(0)} ms after the one before, which takes 100 ms`,
+      );
+    }
+    assert.ok(
+      sent("Create", urns[0]) < sent("Check", urns[2]),
+      "the first resource's Create does not wait for the other resources' Checks",
+    );
+  });
+
   it("runs 1000 resources concurrently through one host", async function () {
     this.timeout(60_000); // about 3 s on an idle two-core machine: the host is one single-threaded process
     const urns = Array.from({ length: 1000 }, (_, i) => urn(`many-${i}`));

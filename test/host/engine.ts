@@ -95,6 +95,13 @@ export async function startEngine(options: HostOptions): Promise<Engine> {
 }
 
 export class Engine {
+  /**
+   * The step generator handles one registration at a time, and Check is a blocking call within it
+   * (generateSteps in pkg/resource/deploy/step_generator.go): a resource's Check is sent once the one before it
+   * was answered. Everything after Check (Create, Update, Delete, and Diff's own step) runs concurrently.
+   */
+  private stepGenerator: Promise<unknown> = Promise.resolve();
+
   constructor(
     readonly host: Host,
     readonly stack = "test",
@@ -157,7 +164,9 @@ export class Engine {
   }
 
   private async check(urn: string, olds: Properties, news: Properties, kept: ResourceState | undefined) {
-    const { inputs, failures } = await this.host.check(urn, olds, revealSecrets(news));
+    const checked = this.stepGenerator.then(() => this.host.check(urn, olds, revealSecrets(news)));
+    this.stepGenerator = checked.catch(() => undefined);
+    const { inputs, failures } = await checked;
     if (failures.length > 0) throw new CheckFailed(urn, kept, failures);
     return inputs;
   }
