@@ -461,13 +461,13 @@ export class ObjectStore {
         { name, group: type.group, kind: type.plural },
       );
     }
+    const given = input.metadata?.managedFields;
     let next: KubeObject;
     if (opts.subresource === "status") {
       // The stored version is kept as it is but for its status (in its place among the keys) and the metadata
       // the write sets; stored versions are never modified, so the new one shares the rest with it.
       const status = opts.handOver ? input.status : clone(input.status);
       next = { ...old, metadata: { ...old.metadata }, status };
-      const given = input.metadata?.managedFields;
       if (given) next.metadata.managedFields = opts.handOver ? given : clone(given);
     } else {
       next = opts.handOver ? { ...input, metadata: { ...input.metadata } } : clone(input);
@@ -534,7 +534,6 @@ export class ObjectStore {
       return opts.handOver ? old : clone(old);
     }
     const manager = opts.manager ?? this.controllers;
-    const given = input.metadata?.managedFields;
     // Managed fields the write sends back as it read them are kept up to date; others it sets replace them.
     if (manager !== undefined && (given === undefined || deepEqual(given, old.metadata.managedFields))) {
       const entries = recordUpdate(old, next, manager, apiVersionOf(type), opts.subresource);
