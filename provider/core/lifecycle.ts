@@ -19,6 +19,7 @@ import { observe } from "../kube/watch";
 import { clusterSettings, stackSettings } from "./config";
 import { cancellation } from "./cancellation";
 import { flushProgress, say } from "./progress";
+import { sendRound } from "./rounds";
 import {
   chooseName,
   containsUnknown,
@@ -141,6 +142,7 @@ export class Lifecycle {
     const target = await this.target(inputs);
     await this.kind.prepare?.(target.ctx, inputs);
     const manifest = this.manifest(target, inputs);
+    await sendRound();
     const seconds = inputs.waitTimeoutSeconds ?? DEFAULT_WAIT_TIMEOUT_SECONDS;
     const cancel = cancellation();
     const deadline = waitLimit(seconds * 1000, cancel);
