@@ -7,19 +7,6 @@ export const ROUND_MS = 6;
 
 let nextRoundAt = 0;
 let pending: Promise<void> | undefined;
-let releasePending: (() => void) | undefined;
-let pendingTimer: NodeJS.Timeout | undefined;
-
-export function atCheck(): void {
-  if (!process.env.XPR || !pending) return;
-  if (performance.now() < nextRoundAt - Number(process.env.XPR)) return;
-  setImmediate(() => {
-    if (releasePending) {
-      clearTimeout(pendingTimer);
-      releasePending();
-    }
-  });
-}
 
 /** Resolves when this create may be sent: at once, or with the next round (at most ROUND_MS later). */
 export function sendRound(): Promise<void> {
@@ -29,14 +16,12 @@ export function sendRound(): Promise<void> {
     nextRoundAt = now + ROUND_MS;
     return Promise.resolve();
   }
-  pending = new Promise((resolve) => {
-    releasePending = () => {
-      releasePending = undefined;
+  pending = new Promise((resolve) =>
+    setTimeout(() => {
       pending = undefined;
       nextRoundAt = performance.now() + ROUND_MS;
       resolve();
-    };
-    pendingTimer = setTimeout(releasePending, nextRoundAt - now);
-  });
+    }, nextRoundAt - now),
+  );
   return pending;
 }
