@@ -4,13 +4,17 @@
 const FLUSH_EVERY_MS = 100;
 
 let pending: string[] = [];
+let timer: NodeJS.Timeout | undefined;
 
 export function say(line: string): void {
-  if (!pending.length) setTimeout(flushProgress, FLUSH_EVERY_MS);
+  timer ??= setTimeout(flushProgress, FLUSH_EVERY_MS);
   pending.push(line);
 }
 
 export function flushProgress(): void {
+  // A lifecycle call's flush disarms the timer, so the next line arms one timer rather than a second.
+  clearTimeout(timer);
+  timer = undefined;
   if (!pending.length) return;
   const lines = pending;
   pending = [];
