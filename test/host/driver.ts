@@ -1,6 +1,7 @@
 // Starts Pulumi's real Node.js dynamic-provider host the way the engine does and speaks its gRPC protocol,
 // so tests see what `pulumi up` would see without the CLI: same script, cwd, environment, RPCs and errors.
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import * as readline from "node:readline";
@@ -11,6 +12,7 @@ import { decodeError, loadProtocol, type Properties, type Protocol } from "./pro
 import { projectName } from "./project";
 import { withRepoPath } from "./repo";
 import { makeUrn, parseUrn } from "./urn";
+import { checkResponse, createResponse, MessageWriter, readMessage, type MessageSpec } from "./wire";
 
 export { PartialFailure, RpcError, type Properties } from "./protocol";
 
@@ -288,6 +290,8 @@ export class Host {
       .setArgs(this.toStruct(config))
       .setAcceptsecrets(true)
       .setAcceptresources(true)
+      .setSendsOldInputs(true)
+      .setSendsOldInputsToDelete(true)
       .setUrn(this.providerUrn)
       .setName("default")
       .setType("pulumi:providers:pulumi-nodejs");
@@ -299,18 +303,35 @@ export class Host {
     };
   }
 
+  /** The engine sends a fresh random seed with every Check (for providers that generate values). */
   async check(urn: string, olds: Properties, news: Properties): Promise<CheckResult> {
-    const req = this.named(new this.protocol.provider.CheckRequest(), urn)
-      .setOlds(this.toStruct(olds))
-      .setNews(this.toStruct(news));
-    return this.checkResult(await this.rpc<any>("check", urn, req));
+    const req = this.namedFields(urn, { urn: 1, name: 6, type: 7 })
+      .struct(2, olds)
+      .struct(3, news)
+      .bytes(5, randomBytes(32));
+    const res = await this.wireRpc("Check", urn, req, checkResponse);
+    return {
+      inputs: res.inputs ?? {},
+      failures: (res.failures ?? []).map((f: any) => ({
+        property: f.property ?? "",
+        reason: f.reason ?? "",
+      })),
+    };
   }
 
-  async diff(urn: string, id: string, olds: Properties, news: Properties): Promise<DiffResult> {
+  /** `olds` are the stored outputs, `oldInputs` the stored inputs (the engine sends both). */
+  async diff(
+    urn: string,
+    id: string,
+    olds: Properties,
+    news: Properties,
+    oldInputs?: Properties,
+  ): Promise<DiffResult> {
     const req = this.named(new this.protocol.provider.DiffRequest(), urn)
       .setId(id)
       .setOlds(this.toStruct(olds))
       .setNews(this.toStruct(news));
+    if (oldInputs) req.setOldInputs(this.toStruct(oldInputs));
     const res = await this.rpc<any>("diff", urn, req);
     const names = this.protocol.provider.DiffResponse.DiffChanges;
     const changes = (Object.keys(names) as DiffChanges[]).find((k) => names[k] === res.getChanges())!;
@@ -318,11 +339,9 @@ export class Host {
   }
 
   async create(urn: string, properties: Properties): Promise<{ id: string; properties: Properties }> {
-    const req = this.named(new this.protocol.provider.CreateRequest(), urn).setProperties(
-      this.toStruct(properties),
-    );
-    const res = await this.rpc<any>("create", urn, req);
-    return { id: res.getId(), properties: this.fromStruct(res.getProperties()) };
+    const req = this.namedFields(urn, { urn: 1, name: 5, type: 6 }).struct(2, properties);
+    const res = await this.wireRpc("Create", urn, req, createResponse);
+    return { id: res.id ?? "", properties: res.properties ?? {} };
   }
 
   /** Refresh: `properties` are the stored outputs; an empty id in the answer means the object is gone. */
@@ -345,21 +364,27 @@ export class Host {
     id: string,
     olds: Properties,
     news: Properties,
+    oldInputs?: Properties,
   ): Promise<{ properties: Properties }> {
     const req = this.named(new this.protocol.provider.UpdateRequest(), urn)
       .setId(id)
       .setOlds(this.toStruct(olds))
       .setNews(this.toStruct(news));
+    if (oldInputs) req.setOldInputs(this.toStruct(oldInputs));
     const res = await this.rpc<any>("update", urn, req);
     return { properties: this.fromStruct(res.getProperties()) };
   }
 
-  /** `properties` are the stored outputs: their `__provider` is the code that deletes. */
-  async delete(urn: string, id: string, properties: Properties): Promise<void> {
-    const req = this.named(new this.protocol.provider.DeleteRequest(), urn)
-      .setId(id)
-      .setProperties(this.toStruct(properties));
-    await this.rpc("delete", urn, req);
+  /**
+   * `properties` are the stored outputs: their `__provider` is the code that deletes. The engine sends the
+   * stored inputs along (`oldInputs`), which the dynamic host reads past.
+   */
+  async delete(urn: string, id: string, properties: Properties, oldInputs?: Properties): Promise<void> {
+    const req = this.namedFields(urn, { urn: 2, name: 6, type: 7 })
+      .string(1, id)
+      .struct(3, properties)
+      .struct(5, oldInputs);
+    await this.wireRpc("Delete", urn, req, {});
   }
 
   /** What the engine sends on Ctrl-C; the dynamic host only acknowledges it. */
@@ -389,6 +414,29 @@ export class Host {
   ): T {
     const { name, type } = parseUrn(urn);
     return req.setUrn(urn).setName(name).setType(type);
+  }
+
+  /** A request's urn, name and type, at the field numbers its message gives them. */
+  private namedFields(urn: string, fields: { urn: number; name: number; type: number }): MessageWriter {
+    const { name, type } = parseUrn(urn);
+    return new MessageWriter().string(fields.urn, urn).string(fields.name, name).string(fields.type, type);
+  }
+
+  /** Sends one RPC written with ./wire and reads its answer by `spec`. */
+  private wireRpc(method: string, urn: string, req: MessageWriter, spec: MessageSpec): Promise<any> {
+    this.sent.push({ method, urn, at: performance.now() - this.spawnedAt });
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        `/pulumirpc.ResourceProvider/${method}`,
+        (bytes: Buffer) => bytes,
+        (bytes: Buffer) => readMessage(bytes, spec),
+        req.finish(),
+        (err: grpcJs.ServiceError | null, res?: any) => {
+          if (err) reject(decodeError(this.protocol, method, urn, err));
+          else resolve(res);
+        },
+      );
+    });
   }
 
   /** Sends one RPC; `clientMethod` is the generated client's name for it ("getPluginInfo"). */

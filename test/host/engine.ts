@@ -129,7 +129,7 @@ export class Engine {
     if (!old) return this.create(urn, await this.check(urn, {}, news, undefined), undefined);
 
     const inputs = await this.check(urn, old.inputs, news, old);
-    const diff = await this.host.diff(urn, old.id, old.outputs, inputs);
+    const diff = await this.host.diff(urn, old.id, old.outputs, inputs, old.inputs);
     let changes = diff.changes;
     // DIFF_UNKNOWN: the engine compares old and new inputs itself, `__provider` included.
     if (changes === "DIFF_UNKNOWN") {
@@ -160,7 +160,7 @@ export class Engine {
   }
 
   async destroy(state: ResourceState): Promise<void> {
-    await this.host.delete(state.urn, state.id, state.outputs);
+    await this.host.delete(state.urn, state.id, state.outputs, state.inputs);
   }
 
   private async check(urn: string, olds: Properties, news: Properties, kept: ResourceState | undefined) {
@@ -191,7 +191,7 @@ export class Engine {
 
   private async update(old: ResourceState, inputs: Properties): Promise<ResourceState> {
     try {
-      const { properties } = await this.host.update(old.urn, old.id, old.outputs, inputs);
+      const { properties } = await this.host.update(old.urn, old.id, old.outputs, inputs, old.inputs);
       return { urn: old.urn, type: old.type, id: old.id, inputs, outputs: properties };
     } catch (e) {
       if (!(e instanceof PartialFailure)) throw new UpFailed((e as Error).message, old.urn, old);
@@ -207,7 +207,7 @@ export class Engine {
     pendingDelete?: ResourceState,
   ): Promise<void> {
     try {
-      await this.host.delete(old.urn, old.id, old.outputs);
+      await this.host.delete(old.urn, old.id, old.outputs, old.inputs);
     } catch (e) {
       throw new UpFailed((e as Error).message, old.urn, kept, pendingDelete);
     }
