@@ -2,7 +2,7 @@
 // dynamic-provider host, beside the host's own floor and the ways users wait today. Progress goes to stderr,
 // the table (Markdown) and the targets to stdout.
 //   node --import tsx test/bench/run.ts [--sizes 1,100,1000] [--kinds VirtualDiskSnapshot,VirtualMachineSnapshot]
-//     [--controllers instant,delayed] [--peers poller,kubectl] [--repeat 3]
+//     [--controllers instant,delayed] [--peers poller,kubectl] [--repeat 5]
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
@@ -59,7 +59,7 @@ function parseOptions(): Options {
       kinds: { type: "string", default: benchKinds.map((k) => k.name).join(",") },
       controllers: { type: "string", default: "instant,delayed" },
       peers: { type: "string", default: "poller,kubectl" },
-      repeat: { type: "string", default: "3" },
+      repeat: { type: "string", default: "5" },
     },
   });
   const list = (value: string) => value.split(",").filter(Boolean);
