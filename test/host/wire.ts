@@ -7,26 +7,22 @@ import type { Properties } from "./protocol";
 const VARINT = 0;
 const FIXED64 = 1;
 const BYTES = 2;
+/** The tags of length-delimited fields 1 and 2, which every message here uses for its entries. */
+const FIELD_1 = (1 << 3) | BYTES;
+const FIELD_2 = (2 << 3) | BYTES;
 
 /** A protobuf message being written: fields appended in any order, as the format allows. */
 export class MessageWriter {
   private buf = Buffer.allocUnsafe(256);
   private pos = 0;
 
+  // proto3 leaves default values out: an empty string or byte string is not written.
   string(field: number, value: string): this {
-    if (value === "") return this; // proto3 leaves default values out
-    const length = Buffer.byteLength(value);
-    this.tag(field, BYTES).varint(length).reserve(length);
-    this.pos += this.buf.write(value, this.pos, "utf8");
-    return this;
+    return value === "" ? this : this.text(field, value);
   }
 
   bytes(field: number, value: Uint8Array): this {
-    if (value.length === 0) return this;
-    this.tag(field, BYTES).varint(value.length).reserve(value.length);
-    this.buf.set(value, this.pos);
-    this.pos += value.length;
-    return this;
+    return value.length === 0 ? this : this.lengthDelimited(field, value);
   }
 
   bool(field: number, value: boolean): this {
@@ -47,9 +43,20 @@ export class MessageWriter {
     const inner = new MessageWriter();
     write(inner);
     // Written even when empty: a Struct `{}` is present, not missing.
-    this.tag(field, BYTES).varint(inner.pos).reserve(inner.pos);
-    inner.buf.copy(this.buf, this.pos, 0, inner.pos);
-    this.pos += inner.pos;
+    return this.lengthDelimited(field, inner.finish());
+  }
+
+  private lengthDelimited(field: number, value: Uint8Array): this {
+    this.tag(field, BYTES).varint(value.length).reserve(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+    return this;
+  }
+
+  private text(field: number, value: string): this {
+    const length = Buffer.byteLength(value);
+    this.tag(field, BYTES).varint(length).reserve(length);
+    this.pos += this.buf.write(value, this.pos, "utf8");
     return this;
   }
 
@@ -70,10 +77,7 @@ export class MessageWriter {
       this.tag(2, FIXED64).reserve(8);
       this.pos = this.buf.writeDoubleLE(value, this.pos);
     } else if (typeof value === "string") {
-      // An empty string is still the string kind: written, not left out.
-      const length = Buffer.byteLength(value);
-      this.tag(3, BYTES).varint(length).reserve(length);
-      this.pos += this.buf.write(value, this.pos, "utf8");
+      this.text(3, value); // an empty string is still the string kind: written, not left out
     } else if (typeof value === "boolean") {
       this.tag(4, VARINT).varint(value ? 1 : 0);
     } else if (Array.isArray(value)) {
@@ -151,31 +155,20 @@ class Reader {
     return out;
   }
 
+  /** Struct: its map entries (field 1), each a key (1) and a Value (2). */
   private struct(end: number): Properties {
     const out: Properties = {};
-    while (this.pos < end) {
-      const tag = this.varint();
-      if (tag !== ((1 << 3) | BYTES)) {
-        this.skip(tag & 7);
-        continue;
-      }
-      const stop = this.end();
+    this.entries(end, (stop) => {
       let key = "";
       let value: unknown = null;
       while (this.pos < stop) {
-        const t = this.varint();
-        if (t === ((1 << 3) | BYTES)) {
-          const s = this.end();
-          key = this.buf.toString("utf8", this.pos, s);
-          this.pos = s;
-        } else if (t === ((2 << 3) | BYTES)) {
-          const s = this.end();
-          value = this.value(s);
-          this.pos = s;
-        } else this.skip(t & 7);
+        const tag = this.varint();
+        if (tag === FIELD_1) key = this.text();
+        else if (tag === FIELD_2) value = this.value(this.end());
+        else this.skip(tag & 7);
       }
       out[key] = value;
-    }
+    });
     return out;
   }
 
@@ -192,34 +185,19 @@ class Reader {
           value = this.buf.readDoubleLE(this.pos);
           this.pos += 8;
           break;
-        case (3 << 3) | BYTES: {
-          const s = this.end();
-          value = this.buf.toString("utf8", this.pos, s);
-          this.pos = s;
+        case (3 << 3) | BYTES:
+          value = this.text();
           break;
-        }
         case (4 << 3) | VARINT:
           value = this.varint() !== 0;
           break;
-        case (5 << 3) | BYTES: {
-          const s = this.end();
-          value = this.struct(s);
-          this.pos = s;
+        case (5 << 3) | BYTES:
+          value = this.struct(this.end());
           break;
-        }
         case (6 << 3) | BYTES: {
-          const s = this.end();
+          // ListValue: its Values (field 1).
           const items: unknown[] = [];
-          while (this.pos < s) {
-            const t = this.varint();
-            if (t !== ((1 << 3) | BYTES)) {
-              this.skip(t & 7);
-              continue;
-            }
-            const e = this.end();
-            items.push(this.value(e));
-            this.pos = e;
-          }
+          this.entries(this.end(), (stop) => items.push(this.value(stop)));
           value = items;
           break;
         }
@@ -228,6 +206,28 @@ class Reader {
       }
     }
     return value;
+  }
+
+  /** Hands each length-delimited field 1 before `end` to `read` (with where it ends); other fields are skipped. */
+  private entries(end: number, read: (stop: number) => void): void {
+    while (this.pos < end) {
+      const tag = this.varint();
+      if (tag !== FIELD_1) {
+        this.skip(tag & 7);
+        continue;
+      }
+      const stop = this.end();
+      read(stop);
+      this.pos = stop;
+    }
+  }
+
+  /** A length-delimited UTF-8 string. */
+  private text(): string {
+    const stop = this.end();
+    const text = this.buf.toString("utf8", this.pos, stop);
+    this.pos = stop;
+    return text;
   }
 
   /** Reads a length and returns where the bytes it covers end. */
