@@ -274,14 +274,13 @@ export class Host {
 
   /** Validates the provider config; `undefined` means UNIMPLEMENTED, after which the engine uses it as is. */
   async checkConfig(config = this.config): Promise<CheckResult | undefined> {
-    const req = new this.protocol.provider.CheckRequest()
-      .setUrn(this.providerUrn)
-      .setName("default")
-      .setType("pulumi:providers:pulumi-nodejs")
-      .setOlds(this.toStruct({}))
-      .setNews(this.toStruct(config));
-    const res = await this.unimplementedIsUndefined(this.rpc<any>("checkConfig", this.providerUrn, req));
-    return res && this.checkResult(res);
+    const req = this.namedFields(this.providerUrn, { urn: 1, name: 6, type: 7 })
+      .struct(2, {})
+      .struct(3, config);
+    const res = await this.unimplementedIsUndefined(
+      this.wireRpc("CheckConfig", this.providerUrn, req, checkResponse),
+    );
+    return res && checkResult(res);
   }
 
   /** Passes the whole stack config; the host stores it and hands it to each provider's `configure()`. */
@@ -309,14 +308,7 @@ export class Host {
       .struct(2, olds)
       .struct(3, news)
       .bytes(5, randomBytes(32));
-    const res = await this.wireRpc("Check", urn, req, checkResponse);
-    return {
-      inputs: res.inputs ?? {},
-      failures: (res.failures ?? []).map((f: any) => ({
-        property: f.property ?? "",
-        reason: f.reason ?? "",
-      })),
-    };
+    return checkResult(await this.wireRpc("Check", urn, req, checkResponse));
   }
 
   /** `olds` are the stored outputs, `oldInputs` the stored inputs (the engine sends both). */
@@ -424,31 +416,36 @@ export class Host {
 
   /** Sends one RPC written with ./wire and reads its answer by `spec`. */
   private wireRpc(method: string, urn: string, req: MessageWriter, spec: MessageSpec): Promise<any> {
-    this.sent.push({ method, urn, at: performance.now() - this.spawnedAt });
-    return new Promise((resolve, reject) => {
+    return this.call(method, urn, (done) =>
       this.client.makeUnaryRequest(
         `/pulumirpc.ResourceProvider/${method}`,
         (bytes: Buffer) => bytes,
         (bytes: Buffer) => readMessage(bytes, spec),
         req.finish(),
-        (err: grpcJs.ServiceError | null, res?: any) => {
-          if (err) reject(decodeError(this.protocol, method, urn, err));
-          else resolve(res);
-        },
-      );
-    });
+        done,
+      ),
+    );
   }
 
   /** Sends one RPC; `clientMethod` is the generated client's name for it ("getPluginInfo"). */
   private rpc<T>(clientMethod: string, urn: string, request: unknown): Promise<T> {
     const method = clientMethod[0].toUpperCase() + clientMethod.slice(1); // the RPC's name in the proto
+    return this.call(method, urn, (done) => (this.client as any)[clientMethod](request, done));
+  }
+
+  /** Records the RPC as sent and turns its answer into a promise; an error names the RPC and the resource. */
+  private call<T>(
+    method: string,
+    urn: string,
+    send: (done: (err: grpcJs.ServiceError | null, res?: T) => void) => void,
+  ): Promise<T> {
     this.sent.push({ method, urn, at: performance.now() - this.spawnedAt });
-    return new Promise((resolve, reject) => {
-      (this.client as any)[clientMethod](request, (err: grpcJs.ServiceError | null, res: T) => {
+    return new Promise((resolve, reject) =>
+      send((err, res) => {
         if (err) reject(decodeError(this.protocol, method, urn, err));
-        else resolve(res);
-      });
-    });
+        else resolve(res as T);
+      }),
+    );
   }
 
   private async unimplementedIsUndefined<T>(call: Promise<T>): Promise<T | undefined> {
@@ -460,13 +457,6 @@ export class Host {
     }
   }
 
-  private checkResult(res: any): CheckResult {
-    return {
-      inputs: this.fromStruct(res.getInputs()),
-      failures: res.getFailuresList().map((f: any) => ({ property: f.getProperty(), reason: f.getReason() })),
-    };
-  }
-
   private toStruct(value: Properties) {
     return this.protocol.struct.Struct.fromJavaScript(value);
   }
@@ -474,6 +464,14 @@ export class Host {
   private fromStruct(struct: { toJavaScript(): Properties } | undefined): Properties {
     return struct?.toJavaScript() ?? {};
   }
+}
+
+/** A CheckResponse (Check or CheckConfig) as ./wire reads it; absent fields are proto3 defaults. */
+function checkResult(res: any): CheckResult {
+  return {
+    inputs: res.inputs ?? {},
+    failures: (res.failures ?? []).map((f: any) => ({ property: f.property ?? "", reason: f.reason ?? "" })),
+  };
 }
 
 export interface CheckResult {
